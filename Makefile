@@ -1,0 +1,60 @@
+# fluz-client developer commands. Every target works from a fresh clone with only
+# the package registries reachable: `make test` installs what it needs itself.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install codegen schema lint typecheck drift test demo sandbox bench soak clean
+
+help:
+	@echo "make demo      sandbox + a real purchase -> reveal flow through FluzClient"
+	@echo "make test      install if needed, then lint, typecheck, drift check and pytest"
+	@echo "make install   create $(VENV) and install the project (editable, dev + sandbox extras)"
+	@echo "make codegen   regenerate generated/fluz_graphql from schema/ + queries/"
+	@echo "make schema    introspect FLUZ_SCHEMA_URL into schema/fluz.graphql and report changes"
+	@echo "make lint | typecheck | drift | sandbox | bench"
+
+# Re-runs pip only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+codegen: $(STAMP)
+	$(BIN)/python -m fluz._codegen.generate
+
+schema: $(STAMP)
+	$(BIN)/python -m fluz._codegen.fetch_schema
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+	$(BIN)/mypy --config-file generated/mypy.ini generated/fluz_graphql
+
+drift: $(STAMP)
+	$(BIN)/python -m fluz._codegen.generate --check
+
+test: $(STAMP) lint typecheck drift
+	$(BIN)/python -m pytest
+
+sandbox: $(STAMP)
+	$(BIN)/python -m fluz.sandbox
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""fluz: async, fully typed client for the Fluz GraphQL API."""
