@@ -1,0 +1,124 @@
+"""User access tokens: cached per identity, renewed ahead of expiry, one renewal at a time.
+
+The fast path (a cached, fresh token) takes no lock. Only a caller that finds the token
+missing, about to expire or rejected by the server takes the identity's lock, and then
+checks again: whoever got there first renewed it, and everyone else reuses the result.
+So under any concurrency one renewal is in flight per identity, and the lock is held only
+for the renewal request itself, never while ordinary requests are on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from ._config import Identity
+from ._errors import AuthenticationError, PermissionDeniedError
+
+
+@dataclass(frozen=True, slots=True)
+class UserToken:
+    """A user access token. ``refresh_at`` is on the ``time.monotonic()`` clock."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    refresh_at: float | None  # None: no `exp` readable, renew only when rejected
+
+    def is_fresh(self, now: float) -> bool:
+        return self.refresh_at is None or now < self.refresh_at
+
+
+def token_lifetime(token: str) -> float | None:
+    """Seconds the JWT *token* is valid for, from its payload (``exp - iat``, or ``exp`` minus
+    now when there is no ``iat``). The signature is not checked: the server does that.
+    Returns None for an opaque (non-JWT) token or one without ``exp``."""
+    try:
+        payload_b64 = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
+        exp = float(payload["exp"])
+        iat = payload.get("iat")
+        # Counting from iat makes the schedule immune to a skewed local clock.
+        return exp - float(iat) if isinstance(iat, int | float) else exp - time.time()
+    except (IndexError, KeyError, TypeError, ValueError, binascii.Error):
+        return None
+
+
+def make_user_token(access_token: str, refresh_token: str | None, skew: float) -> UserToken:
+    """Schedule the renewal *skew* seconds before expiry (at most half the lifetime early)."""
+    lifetime = token_lifetime(access_token)
+    refresh_at = None
+    if lifetime is not None:
+        margin = min(skew, max(lifetime, 0.0) / 2)
+        refresh_at = time.monotonic() + lifetime - margin
+    return UserToken(access_token, refresh_token, refresh_at)
+
+
+MintToken = Callable[[Identity], Awaitable[UserToken]]
+RefreshToken = Callable[[str], Awaitable[UserToken]]
+
+
+class _Slot:
+    __slots__ = ("lock", "token")
+
+    def __init__(self) -> None:
+        self.token: UserToken | None = None
+        self.lock = anyio.Lock()
+
+
+class TokenManager:
+    """Caches one token per :class:`Identity`; *mint* and *refresh* do the network calls."""
+
+    def __init__(self, mint: MintToken, refresh: RefreshToken) -> None:
+        self._mint = mint
+        self._refresh = refresh
+        self._slots: dict[Identity, _Slot] = {}
+        self.renewals = 0  # how many tokens were obtained (diagnostics and tests)
+
+    def _slot(self, identity: Identity) -> _Slot:
+        slot = self._slots.get(identity)
+        if slot is None:
+            slot = self._slots[identity] = _Slot()
+        return slot
+
+    async def token(self, identity: Identity) -> str:
+        """A fresh access token for *identity*, minting or refreshing one if needed."""
+        slot = self._slot(identity)
+        current = slot.token
+        if current is not None and current.is_fresh(time.monotonic()):
+            return current.access_token
+        return await self._renew(identity, slot, rejected=None)
+
+    async def replace_rejected(self, identity: Identity, rejected: str) -> str:
+        """The server refused *rejected*: renew it, unless a concurrent caller already did."""
+        return await self._renew(identity, self._slot(identity), rejected=rejected)
+
+    def forget(self, identity: Identity) -> None:
+        self._slots.pop(identity, None)
+
+    async def _renew(self, identity: Identity, slot: _Slot, rejected: str | None) -> str:
+        async with slot.lock:
+            current = slot.token
+            if (
+                current is not None
+                and current.access_token != rejected
+                and current.is_fresh(time.monotonic())
+            ):
+                return current.access_token
+            renewed = await self._obtain(identity, current)
+            slot.token = renewed
+            self.renewals += 1
+            return renewed.access_token
+
+    async def _obtain(self, identity: Identity, current: UserToken | None) -> UserToken:
+        if current is not None and current.refresh_token:
+            try:
+                return await self._refresh(current.refresh_token)
+            except (AuthenticationError, PermissionDeniedError):
+                pass  # refresh token expired or revoked: mint a new one from the API key
+        return await self._mint(identity)

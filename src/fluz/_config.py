@@ -1,0 +1,172 @@
+"""Resolving the client's configuration from arguments and ``FLUZ_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from . import _constants as C
+from ._errors import ConfigurationError
+
+Environment = Literal["production", "staging"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Whose user token a request carries: the token cache is keyed by this."""
+
+    user_id: str
+    account_id: str
+    seat_id: str | None
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    url: str
+    environment: str | None  # None when a url was given
+    api_key: str
+    identity: Identity | None  # None: app-level (Basic) operations only
+
+    def __repr__(self) -> str:  # never the API key
+        return f"ClientConfig(url={self.url!r}, identity={self.identity!r})"
+
+
+def resolve_config(
+    *,
+    api_key: str | None,
+    user_id: str | uuid.UUID | None,
+    account_id: str | uuid.UUID | None,
+    seat_id: str | uuid.UUID | None,
+    scopes: Iterable[str] | None,
+    environment: str | None,
+    url: str | None,
+    env: Mapping[str, str] | None = None,
+) -> ClientConfig:
+    """Arguments win over environment variables; ``url`` wins over ``environment``.
+
+    Raises:
+        ConfigurationError: naming each missing or invalid setting.
+    """
+    env = os.environ if env is None else env
+
+    def pick(value: str | uuid.UUID | None, var: str) -> str | None:
+        if value is not None:
+            return str(value)
+        return env.get(var) or None
+
+    api_key = pick(api_key, C.ENV_API_KEY)
+    if not api_key:
+        raise ConfigurationError(
+            f"missing API key: pass api_key=... or set {C.ENV_API_KEY}", code="CONFIG"
+        )
+    resolved_url, resolved_env = _resolve_url(url, environment, env)
+
+    ids = {
+        "user_id": pick(user_id, C.ENV_USER_ID),
+        "account_id": pick(account_id, C.ENV_ACCOUNT_ID),
+        "seat_id": pick(seat_id, C.ENV_SEAT_ID),
+    }
+    identity = None
+    if ids["user_id"] or ids["account_id"]:
+        identity = make_identity(ids["user_id"], ids["account_id"], ids["seat_id"], scopes, env=env)
+    elif ids["seat_id"]:
+        raise ConfigurationError(
+            f"seat_id given without user_id and account_id "
+            f"(set {C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID})",
+            code="CONFIG",
+        )
+    return ClientConfig(
+        url=resolved_url, environment=resolved_env, api_key=api_key, identity=identity
+    )
+
+
+def make_identity(
+    user_id: str | uuid.UUID | None,
+    account_id: str | uuid.UUID | None,
+    seat_id: str | uuid.UUID | None,
+    scopes: Iterable[str] | None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Identity:
+    """Validate one user identity (user and account required, seat optional)."""
+    env = os.environ if env is None else env
+    missing = [
+        f"{name} (or {var})"
+        for name, var, value in (
+            ("user_id", C.ENV_USER_ID, user_id),
+            ("account_id", C.ENV_ACCOUNT_ID, account_id),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigurationError(
+            "missing configuration for user operations: " + ", ".join(missing), code="CONFIG"
+        )
+    for name, value in (("user_id", user_id), ("account_id", account_id), ("seat_id", seat_id)):
+        if value and not _is_uuid(value):
+            raise ConfigurationError(f"{name} is not a UUID", code="CONFIG")
+    if scopes is None:
+        raw = env.get(C.ENV_SCOPES)
+        scopes = re.split(r"[\s,]+", raw.strip()) if raw else C.DEFAULT_SCOPES
+    scope_tuple = tuple(dict.fromkeys(str(getattr(s, "value", s)) for s in scopes if s))
+    if not scope_tuple:
+        raise ConfigurationError("scopes must not be empty", code="CONFIG")
+    return Identity(
+        user_id=str(user_id),
+        account_id=str(account_id),
+        seat_id=str(seat_id) if seat_id else None,
+        scopes=scope_tuple,
+    )
+
+
+def _resolve_url(
+    url: str | None, environment: str | None, env: Mapping[str, str]
+) -> tuple[str, str | None]:
+    if url is not None and environment is not None:
+        raise ConfigurationError("pass either url or environment, not both", code="CONFIG")
+    if url is None and environment is None:
+        url = env.get(C.ENV_URL) or None
+        if url is None:
+            environment = env.get(C.ENV_ENVIRONMENT) or C.DEFAULT_ENVIRONMENT
+    if url is None:
+        assert environment is not None
+        if environment not in C.ENVIRONMENT_URLS:
+            raise ConfigurationError(
+                f"unknown environment {environment!r}: use one of "
+                + ", ".join(sorted(C.ENVIRONMENT_URLS))
+                + " or pass url=",
+                code="CONFIG",
+            )
+        return C.ENVIRONMENT_URLS[environment], environment
+    check_url(url)
+    return url, None
+
+
+def check_url(url: str) -> None:
+    """Refuse anything but https://, except http:// to a loopback host (the sandbox)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and (host in C.LOOPBACK_HOSTS or host.startswith("127.")):
+        return
+    raise ConfigurationError(
+        "url must use https:// (plain http:// is allowed only to a loopback host)",
+        code="CONFIG",
+    )
+
+
+def _is_uuid(value: str | uuid.UUID) -> bool:
+    if isinstance(value, uuid.UUID):
+        return True
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,103 @@
+"""Every tunable of the hand-written layer, in one place.
+
+Change a default here and it changes everywhere; per-client and per-call overrides are
+arguments of :class:`fluz.FluzClient` and :meth:`fluz.FluzClient.with_options`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import httpx
+
+# --------------------------------------------------------------------------- endpoints
+ENVIRONMENT_URLS: Final[dict[str, str]] = {
+    "production": "https://transactional-graph.fluzapp.com/api/v1/graphql",
+    "staging": "https://transactional-graph.staging.fluzapp.com/api/v1/graphql",
+}
+DEFAULT_ENVIRONMENT: Final = "production"
+# Plain http:// is refused except for these hosts (the sandbox, local proxies in tests).
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+# --------------------------------------------------------------------------- environment
+ENV_API_KEY: Final = "FLUZ_API_KEY"
+ENV_USER_ID: Final = "FLUZ_USER_ID"
+ENV_ACCOUNT_ID: Final = "FLUZ_ACCOUNT_ID"
+ENV_SEAT_ID: Final = "FLUZ_SEAT_ID"
+ENV_ENVIRONMENT: Final = "FLUZ_ENVIRONMENT"
+ENV_URL: Final = "FLUZ_URL"
+ENV_SCOPES: Final = "FLUZ_SCOPES"  # comma- or space-separated ScopeType names
+
+# --------------------------------------------------------------------------- http
+# Explicit, finite timeouts: a hung Fluz request must surface as FluzTimeoutError.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
+DEFAULT_LIMITS: Final = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0
+)
+USER_AGENT: Final = "fluz-client-python"
+
+# --------------------------------------------------------------------------- auth
+# Scopes requested for the user token when the caller passes none: reading offers and
+# purchases, buying and revealing gift cards, and reading/managing the wallet.
+DEFAULT_SCOPES: Final[tuple[str, ...]] = (
+    "LIST_OFFERS",
+    "LIST_PURCHASES",
+    "PURCHASE_GIFTCARD",
+    "REVEAL_GIFTCARD",
+    "LIST_PAYMENT",
+    "MANAGE_PAYMENT",
+    "MAKE_DEPOSIT",
+)
+# Refresh this long before the token's `exp` (capped at half the token's lifetime, so a
+# very short-lived token is not refreshed on every call).
+TOKEN_REFRESH_SKEW: Final = 30.0
+
+# Root fields sent with `Authorization: Basic <api key>` (documented app-level operations,
+# plus the `marco` ping, which accepts any credentials and so needs no user token).
+BASIC_AUTH_FIELDS: Final = frozenset(
+    {
+        "generateUserAccessToken",
+        "refreshUserAccessToken",
+        "getAccountsByUserId",
+        "getApplicationScopes",
+        "getApplicationUsers",
+        "marco",
+    }
+)
+# Mutations that move no money and create nothing, so a retry cannot do harm even
+# without an idempotency key (the token calls only mint another token; reveals read).
+RETRY_SAFE_MUTATIONS: Final = frozenset(
+    {
+        "generateUserAccessToken",
+        "refreshUserAccessToken",
+        "revealGiftCardByGiftCardId",
+        "revealVirtualCardByVirtualCardId",
+    }
+)
+
+# --------------------------------------------------------------------------- retries
+DEFAULT_MAX_RETRIES: Final = 2  # retries after the first attempt
+DEFAULT_RETRY_BASE_DELAY: Final = 0.5  # seconds; doubles per retry
+DEFAULT_RETRY_MAX_DELAY: Final = 8.0  # cap of one backoff delay
+DEFAULT_RETRY_JITTER: Final = 0.5  # each delay is scaled by a random factor in [0.5, 1]
+# A Retry-After longer than this is not waited out: the RateLimitedError/ServerError is
+# raised at once, carrying retry_after, so the caller decides.
+DEFAULT_MAX_RETRY_AFTER: Final = 30.0
+RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
+RETRYABLE_CODES: Final = frozenset({"GE-9999"})
+# Codes meaning "your user token is missing, expired or invalid": refresh and replay once.
+TOKEN_REJECTED_CODES: Final = frozenset({"AUTH-0008"})
+
+# --------------------------------------------------------------------------- polling
+# The documented reveal backoff: 300 ms, doubling, each delay capped at 3 minutes.
+REVEAL_INITIAL_DELAY: Final = 0.3
+REVEAL_MULTIPLIER: Final = 2.0
+REVEAL_MAX_DELAY: Final = 180.0
+REVEAL_TIMEOUT: Final = 600.0  # overall deadline of reveal_gift_card
+REVEAL_JITTER: Final = 0.0  # fraction of each delay randomised away (0 = exact schedule)
+# Bulk virtual-card orders: no documented interval; start at 1 s, same cap and deadline.
+BULK_ORDER_INITIAL_DELAY: Final = 1.0
+BULK_ORDER_TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "FAILED"})
+
+# --------------------------------------------------------------------------- pagination
+MAX_PAGE_SIZE: Final = 20  # documented maximum of OffsetInput.limit

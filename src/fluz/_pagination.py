@@ -1,0 +1,58 @@
+"""Offset pagination as async iterators."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from fluz_graphql.input_types import OffsetInput
+
+from . import _constants as C
+from ._errors import ValidationError
+
+T = TypeVar("T")
+
+# A generated list operation: takes ``paginate=OffsetInput(...)``, returns a page (or null).
+PageMethod = Callable[..., Awaitable[Sequence[T | None] | None]]
+
+
+def check_page_size(page_size: int) -> None:
+    """Raise ValidationError unless 1 <= page_size <= 20 (Fluz's documented maximum)."""
+    if not 1 <= page_size <= C.MAX_PAGE_SIZE:
+        raise ValidationError(
+            f"page_size must be between 1 and {C.MAX_PAGE_SIZE}",
+            field="page_size",
+            rule="page_size",
+            code="CLIENT_VALIDATION",
+        )
+
+
+async def paginate(
+    method: PageMethod[T], /, *, page_size: int = C.MAX_PAGE_SIZE, **kwargs: Any
+) -> AsyncIterator[T]:
+    """Yield the items of every page of *method*, calling it with ``paginate=`` offsets.
+
+    Stops after a page shorter than *page_size* (including an empty or null page); null
+    items are skipped. Other keyword arguments are passed to *method* unchanged.
+
+    Raises:
+        ValidationError: *page_size* is not within 1..20, or ``paginate`` was passed.
+    """
+    check_page_size(page_size)
+    if "paginate" in kwargs:
+        raise ValidationError(
+            "pass page_size, not paginate: the iterator sets the offsets",
+            field="paginate",
+            rule="managed_by_iterator",
+            code="CLIENT_VALIDATION",
+        )
+    offset = 0
+    while True:
+        page = await method(paginate=OffsetInput(limit=page_size, offset=offset), **kwargs)
+        items = list(page or ())
+        for item in items:
+            if item is not None:
+                yield item
+        if len(items) < page_size:
+            return
+        offset += page_size

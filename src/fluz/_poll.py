@@ -1,0 +1,125 @@
+"""A backoff poller on anyio: sleeping tasks only, cancellable, with an overall deadline."""
+
+from __future__ import annotations
+
+import inspect
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import anyio
+
+from ._errors import RevealTimeoutError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PollProgress:
+    """What a progress callback receives after each poll.
+
+    Attributes:
+        attempt: 1-based number of the poll just made.
+        elapsed: seconds since polling started.
+        done: True when this poll produced the awaited result.
+        next_delay: seconds until the next poll, None when polling stops.
+    """
+
+    attempt: int
+    elapsed: float
+    done: bool
+    next_delay: float | None
+
+
+ProgressCallback = Callable[[PollProgress], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delays between polls: ``initial_delay * multiplier**n``, each capped at ``max_delay``
+    and, with ``jitter`` > 0, scaled by a random factor in ``[1 - jitter, 1]``."""
+
+    initial_delay: float
+    multiplier: float
+    max_delay: float
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.initial_delay < 0 or self.max_delay < 0:
+            raise ValueError("poll delays must be >= 0")
+        if self.multiplier < 1.0:
+            raise ValueError("multiplier must be >= 1")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("jitter must be within [0, 1]")
+
+    def delay(self, poll: int) -> float:
+        """Delay after poll number *poll* (1-based)."""
+        # Exponent bounded so a long poll never overflows a float.
+        base = min(self.initial_delay * self.multiplier ** min(poll - 1, 64), self.max_delay)
+        return base * (1.0 - self.jitter * random.random()) if self.jitter else base  # noqa: S311
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome(Generic[T]):
+    value: T
+    attempts: int
+    elapsed: float
+
+
+async def poll_until(
+    fetch: Callable[[], Awaitable[T]],
+    is_done: Callable[[T], bool],
+    *,
+    backoff: Backoff,
+    timeout: float,  # noqa: ASYNC109 (overall deadline, enforced with move_on_after)
+    on_progress: ProgressCallback | None = None,
+    what: str = "poll",
+) -> PollOutcome[T]:
+    """Call *fetch* until *is_done* accepts its result, sleeping per *backoff* in between.
+
+    The first poll is immediate. No poll starts after the deadline (*timeout* seconds from
+    the start); the last one is made at the deadline. Errors raised by *fetch* propagate.
+    Cancelling the caller cancels the poll cleanly: nothing is left running.
+
+    Raises:
+        RevealTimeoutError: the deadline passed first (carries attempts and elapsed).
+    """
+    if timeout <= 0:
+        raise ValueError("timeout must be > 0")
+    start = anyio.current_time()
+    deadline = start + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as scope:
+            value = await fetch()
+        now = anyio.current_time()
+        if scope.cancelled_caught:
+            raise _timed_out(what, attempt, now - start)
+        if is_done(value):
+            await _notify(on_progress, PollProgress(attempt, now - start, True, None))
+            return PollOutcome(value, attempt, now - start)
+        if now >= deadline:
+            await _notify(on_progress, PollProgress(attempt, now - start, False, None))
+            raise _timed_out(what, attempt, now - start)
+        wait = min(backoff.delay(attempt), deadline - now)
+        await _notify(on_progress, PollProgress(attempt, now - start, False, wait))
+        await anyio.sleep(wait)
+
+
+def _timed_out(what: str, attempts: int, elapsed: float) -> RevealTimeoutError:
+    return RevealTimeoutError(
+        f"{what} not finished after {attempts} polls in {elapsed:.1f}s",
+        attempts=attempts,
+        elapsed=elapsed,
+        code="POLL_TIMEOUT",
+    )
+
+
+async def _notify(callback: ProgressCallback | None, progress: PollProgress) -> None:
+    if callback is None:
+        return
+    result = callback(progress)
+    if inspect.isawaitable(result):
+        await result

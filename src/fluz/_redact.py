@@ -1,0 +1,88 @@
+"""Keeping secrets out of logs, reprs and exception text.
+
+Two layers: values the client knows are secret (API key, tokens, the secret fields of the
+input being sent) are replaced wherever they appear; and shapes that look like secrets
+(JWTs, Authorization header values, long digit runs such as card numbers and gift-card
+codes) are masked even when the client never saw the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+REDACTED = "[REDACTED]"
+
+# Input/output fields whose values are secret, by snake_case field name.
+SECRET_FIELDS = frozenset(
+    {
+        "api_key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "card_number",
+        "cvv",
+        "code",
+        "pin",
+        "virtual_card_pin",
+        "pin_auth_token",
+        "public_token",
+        "link_token",
+    }
+)
+_MIN_SECRET_LEN = 3  # shorter values would mask ordinary text
+
+_SHAPES = re.compile(
+    r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"  # JWT
+    r"|(?i:\b(?:basic|bearer)\s+)[\w+/=.-]{6,}"  # credentials of an Authorization header
+    r"|\b\d(?:[ -]?\d){11,}\b"  # 12+ digits: card numbers, gift-card codes (not dates)
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return *text* with every known secret value and every secret-looking shape masked."""
+    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len)[::-1]:
+        text = text.replace(secret, REDACTED)
+    return _SHAPES.sub(REDACTED, text)
+
+
+def secret_values(value: Any, _depth: int = 0) -> list[str]:
+    """The values of secret fields (see SECRET_FIELDS) anywhere inside *value*: pydantic
+    models, dicts and lists of them, as they are about to be sent."""
+    found: list[str] = []
+    if _depth > 6:
+        return found
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            item = getattr(value, name, None)
+            if item is None:
+                continue
+            if name in SECRET_FIELDS and isinstance(item, str):
+                found.append(item)
+            elif isinstance(item, BaseModel | list | dict):
+                found.extend(secret_values(item, _depth + 1))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and _snake(str(key)) in SECRET_FIELDS:
+                found.append(item)
+            else:
+                found.extend(secret_values(item, _depth + 1))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(secret_values(item, _depth + 1))
+    return found
+
+
+def _snake(name: str) -> str:
+    return _CAMEL.sub("_", name).lower()
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def mask(value: str | None) -> str | None:
+    """A display form of a secret: None stays None, anything else becomes ``[REDACTED]``."""
+    return None if value is None else REDACTED

@@ -1,0 +1,149 @@
+"""Client-side input checks, run before a request is sent.
+
+Generic, driven by what the operation declares and what the input models contain, not by
+per-operation code: variable types (``UUID``, non-null lists), amount-like field names,
+pagination inputs, idempotency keys, and a small table of documented "exactly one of" /
+"a funding source is required" rules. Only knowably bad input is refused; anything the
+client cannot judge is left to the server.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from typing import Any
+
+from fluz_graphql.base_model import UNSET, BaseModel
+from fluz_graphql.input_types import OffsetInput
+
+from . import _constants as C
+from ._errors import ValidationError
+from ._operations import OperationInfo
+
+# Money fields: finite, at most 2 decimals; the principal amount of an operation > 0, a
+# part of it (balance_amount, fluzpay_amount) >= 0. Filter inputs (amountGte ...) are exempt.
+_AMOUNT_FIELD = re.compile(r"^(?:amount|.+_amount|spend_limit|denomination)$")
+_PRINCIPAL_AMOUNTS = frozenset({"amount", "purchase_amount", "spend_limit", "denomination"})
+_CENTS_TOLERANCE = 1e-6
+
+# (doc) rules spanning fields, by input type name: exactly one of each group.
+EXACTLY_ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
+    "PurchaseGiftCardInput": (("offer_id", "merchant_slug"),),
+    "GetOfferQuoteInput": (("slug", "merchant_slug"),),
+    "UserLookupInput": (("phone_number", "email"),),
+    "AddBankCardInput": (("billing_address", "user_address_id"),),
+}
+# (doc) "Only one of the following is required" (purchase: unless the Fluz balance is
+# used, which defaultToBalance=true, the server default, allows).
+FUNDING_SOURCES: dict[str, tuple[str, ...]] = {
+    "PurchaseGiftCardInput": (
+        "balance_amount",
+        "bank_account_id",
+        "bank_card_id",
+        "paypal_vault_id",
+    ),
+}
+_BALANCE_FALLBACK = "default_to_balance"
+
+
+def validate_variables(op: OperationInfo, variables: dict[str, Any]) -> None:
+    """Raise :class:`ValidationError` (naming field and rule) for knowably bad input."""
+    for name, value in variables.items():
+        declared = op.variable_types.get(name, "")
+        if value is None or value is UNSET:
+            if declared.endswith("!"):
+                _fail(name, "required", f"{name} is required")
+            continue
+        base = declared.strip("[]!")
+        if base == "UUID":
+            _check_uuids(name, value)
+        if declared.startswith("[") and declared.endswith("]!") and value == []:
+            _fail(name, "non_empty", f"{name} must not be empty")
+        if isinstance(value, BaseModel):
+            _check_model(value, name)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    _check_model(item, f"{name}[{index}]")
+
+
+def _check_model(model: BaseModel, path: str) -> None:
+    type_name = type(model).__name__
+    if isinstance(model, OffsetInput):
+        _check_page(model, path)
+        return
+    is_filter = type_name.endswith("FilterInput")
+    for field_name in type(model).model_fields:
+        value = getattr(model, field_name)
+        if value is None:
+            continue
+        where = f"{path}.{field_name}"
+        if isinstance(value, BaseModel):
+            _check_model(value, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    _check_model(item, f"{where}[{index}]")
+        elif field_name == "idempotency_key" and isinstance(value, str) and not value.strip():
+            _fail(where, "non_empty", f"{where} must not be blank")
+        elif not is_filter and _AMOUNT_FIELD.match(field_name):
+            _check_amount(where, value, positive=field_name in _PRINCIPAL_AMOUNTS)
+    for group in EXACTLY_ONE_OF.get(type_name, ()):
+        given = [f for f in group if getattr(model, f, None) not in (None, "")]
+        if len(given) != 1:
+            names = " or ".join(f"{path}.{f}" for f in group)
+            problem = "both" if given else "neither"
+            _fail(
+                f"{path}.{group[0]}",
+                "exactly_one_of",
+                f"give exactly one of {names} ({problem} given)",
+            )
+    sources = FUNDING_SOURCES.get(type_name)
+    if (
+        sources
+        and getattr(model, _BALANCE_FALLBACK, None) is False
+        and all(getattr(model, f, None) is None for f in sources)
+    ):
+        _fail(
+            f"{path}.{sources[0]}",
+            "funding_source",
+            f"no funding source: with {_BALANCE_FALLBACK}=False give one of "
+            + ", ".join(f"{path}.{f}" for f in sources),
+        )
+
+
+def _check_amount(where: str, value: object, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not math.isfinite(value):
+        _fail(where, "finite", f"{where} must be a finite number")
+    if positive and value <= 0:
+        _fail(where, "positive", f"{where} must be greater than 0")
+    if value < 0:
+        _fail(where, "non_negative", f"{where} must not be negative")
+    cents = value * 100
+    if abs(cents - round(cents)) > _CENTS_TOLERANCE * max(1.0, abs(cents)):
+        _fail(where, "max_2_decimals", f"{where} must have at most 2 decimal places")
+
+
+def _check_page(page: OffsetInput, path: str) -> None:
+    if page.limit is not None and not 1 <= page.limit <= C.MAX_PAGE_SIZE:
+        _fail(f"{path}.limit", "page_size", f"{path}.limit must be between 1 and {C.MAX_PAGE_SIZE}")
+    if page.offset is not None and page.offset < 0:
+        _fail(f"{path}.offset", "non_negative", f"{path}.offset must be >= 0")
+
+
+def _check_uuids(name: str, value: object) -> None:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, uuid.UUID):
+            continue
+        try:
+            uuid.UUID(str(item))
+        except ValueError:
+            _fail(name, "uuid", f"{name} is not a valid UUID")
+
+
+def _fail(field: str, rule: str, message: str) -> None:
+    raise ValidationError(message, field=field, rule=rule, code="CLIENT_VALIDATION")
