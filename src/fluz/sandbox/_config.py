@@ -1,0 +1,174 @@
+"""Every tunable of the sandbox in one place: server limits, defaults, options and faults."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# -- HTTP surface --------------------------------------------------------------------------
+GRAPHQL_PATH = "/api/v1/graphql"  # the path Fluz serves (docs: staging and production)
+ADMIN_PATH = "/_sandbox"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+LISTEN_BACKLOG = 2048  # bursts of hundreds of concurrent connections in the tests
+
+# -- request limits (a request over a limit gets a clear 4xx, never a crash) -----------------
+MAX_BODY_BYTES = 1 << 20  # 413 above this
+MAX_LEXICAL_TOKENS = 20_000  # parser guard, checked before validation
+MAX_QUERY_DEPTH = 15  # selection-set nesting; the standard introspection query needs 13
+MAX_QUERY_FIELDS = 1_500  # fields after expanding fragments: bounds "very wide" queries
+DOCUMENT_CACHE_SIZE = 512  # parsed + validated documents kept per process
+
+# -- Fluz rules -------------------------------------------------------------------------------
+PAGE_LIMIT_DEFAULT = 20  # docs: limit default 20 ...
+PAGE_LIMIT_MAX = 20  # ... and max 20 (schema DECISION: above it is AR-0001, not clamped)
+PAGE_LIMIT_MAX_BY_OPERATION = {"getPlaidBankTransactions": 50}  # the Plaid doc sample uses 50
+REFRESH_TOKEN_TTL = 60 * 24 * 3600.0  # docs (OAuth page): refresh tokens live 60 days
+# `sub` of the docs' sample token (a claim value, not a secret)
+TOKEN_SUBJECT = "transactional-graph-service"  # noqa: S105
+MIN_VIRTUAL_CARD_SPEND_LIMIT = 5  # docs: spendLimit min $5
+
+# -- defaults of the options below ----------------------------------------------------------
+DEFAULT_SEED = 0
+DEFAULT_TOKEN_TTL = 600.0  # docs: "Sandbox Tokens expire after 10 minutes"
+DEFAULT_REVEAL_DELAY = 0.5  # long enough that a first reveal poll sees "not ready"
+DEFAULT_ISSUER_DELAY = 1.0
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Failures the sandbox injects, for exercising a client's resilience over real HTTP.
+
+    Each targeted request draws one number from a generator seeded with ``seed`` (the
+    sandbox seed when None) and falls into at most one failure band, in this order:
+
+    - ``unavailable_rate``: HTTP 503 with a GraphQL error body (code GE-9999);
+    - ``rate_limited_rate``: HTTP 429 with ``Retry-After: retry_after`` (code RL-0001);
+    - ``reset_rate``: the TCP connection is reset without any response, before any work;
+    - ``drop_after_commit_rate``: the request is fully executed (a mutation commits), then
+      the connection is reset instead of answering - the failure idempotency keys exist for.
+
+    ``latency`` seconds are added to every targeted operation (inside the idempotency-key
+    lock for idempotent mutations). ``operations`` limits faults to requests naming one of
+    these root fields (e.g. ``{"purchaseGiftCard"}``); None targets every request.
+    ``limit`` stops injecting failures after that many (latency is not counted), which makes
+    "fail once, then succeed" tests deterministic with a rate of 1.0.
+
+    Raises ValueError when a rate is outside [0, 1], the rates add up to more than 1, or a
+    duration is negative.
+    """
+
+    latency: float = 0.0
+    unavailable_rate: float = 0.0
+    rate_limited_rate: float = 0.0
+    retry_after: float = 1.0
+    reset_rate: float = 0.0
+    drop_after_commit_rate: float = 0.0
+    operations: frozenset[str] | None = None
+    limit: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        rates = (
+            self.unavailable_rate,
+            self.rate_limited_rate,
+            self.reset_rate,
+            self.drop_after_commit_rate,
+        )
+        if any(not 0.0 <= rate <= 1.0 for rate in rates):
+            raise ValueError("fault rates must be between 0 and 1")
+        if sum(rates) > 1.0 + 1e-9:
+            raise ValueError("fault rates must add up to at most 1")
+        if not (math.isfinite(self.latency) and self.latency >= 0 and self.retry_after >= 0):
+            raise ValueError("latency and retry_after must be finite and >= 0")
+        if self.limit is not None and self.limit < 0:
+            raise ValueError("limit must be >= 0")
+        if isinstance(self.operations, str):  # one name, not its letters
+            object.__setattr__(self, "operations", frozenset({self.operations}))
+        elif self.operations is not None and not isinstance(self.operations, frozenset):
+            object.__setattr__(self, "operations", frozenset(self.operations))
+
+    @property
+    def active(self) -> bool:
+        """True when this configuration can change any response."""
+        return self.latency > 0 or self.failure_rate > 0
+
+    @property
+    def failure_rate(self) -> float:
+        return (
+            self.unavailable_rate
+            + self.rate_limited_rate
+            + self.reset_rate
+            + self.drop_after_commit_rate
+        )
+
+    def targets(self, root_fields: Iterable[str]) -> bool:
+        return self.operations is None or not self.operations.isdisjoint(root_fields)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["operations"] = None if self.operations is None else sorted(self.operations)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Faults:
+        """Build from the admin endpoint's JSON (the field names above); ValueError if bad."""
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if values.get("operations") is not None:
+            values["operations"] = frozenset(values["operations"])
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+
+
+NO_FAULTS = Faults()
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    """Behaviour switches of one sandbox; all but ``seed`` can change while it runs.
+
+    ``seed`` fixes every generated id, credential and catalog entry. ``token_ttl`` is the user
+    token lifetime in seconds. A purchased gift card's details appear ``reveal_delay`` seconds
+    after purchase (``reveal_delay_by_merchant`` overrides it per merchant slug) plus a
+    uniform random ``reveal_jitter`` (seeded) to stagger many cards. The card issuer takes
+    ``issuer_delay`` seconds to complete a bulk virtual-card order and to approve a new
+    billing address for an authorized user's card.
+    """
+
+    seed: int = DEFAULT_SEED
+    token_ttl: float = DEFAULT_TOKEN_TTL
+    reveal_delay: float = DEFAULT_REVEAL_DELAY
+    reveal_delay_by_merchant: Mapping[str, float] = field(default_factory=dict)
+    reveal_jitter: float = 0.0
+    issuer_delay: float = DEFAULT_ISSUER_DELAY
+    faults: Faults = NO_FAULTS
+
+    def __post_init__(self) -> None:
+        durations = (
+            self.token_ttl,
+            self.reveal_delay,
+            self.reveal_jitter,
+            self.issuer_delay,
+            *self.reveal_delay_by_merchant.values(),
+        )
+        if any(not (math.isfinite(d) and d >= 0) for d in durations):
+            raise ValueError("durations must be finite and >= 0")
+        if self.token_ttl <= 0:
+            raise ValueError("token_ttl must be > 0")
+        object.__setattr__(self, "reveal_delay_by_merchant", dict(self.reveal_delay_by_merchant))
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["faults"] = self.faults.to_json()
+        return data
+
+
+RUNTIME_OPTIONS = frozenset(f.name for f in dataclasses.fields(SandboxOptions)) - {"seed"}

@@ -1,0 +1,218 @@
+"""One sandbox: its options, clock, seeded state, tokens, faults and idempotency keys.
+
+The HTTP layer, the admin endpoint and ``SandboxServer`` all act through this object, on the
+server's event-loop thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ._auth import (
+    ANONYMOUS,
+    AuthFailure,
+    Principal,
+    TokenIssuer,
+    api_key_matches,
+    check_mode,
+    split_authorization,
+)
+from ._config import RUNTIME_OPTIONS, Faults, SandboxOptions
+from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SandboxError
+from ._faults import FaultInjector, FaultPlan
+from ._idempotency import IdempotencyStore
+from ._seed import build_state
+from ._state import Account, Clock, Counters, Merchant, SandboxState
+from ._types import AccountBalances, SandboxCounters, SandboxCredentials, SeedData
+
+
+class Sandbox:
+    """The state machine behind one server; not thread-safe (see ``SandboxServer``)."""
+
+    def __init__(self, options: SandboxOptions) -> None:
+        self.clock = Clock()
+        self.tokens = TokenIssuer()
+        self.idempotency = IdempotencyStore()
+        self.faults = FaultInjector()
+        self._initial_options = options
+        self.reset()
+
+    # -- control ----------------------------------------------------------------------------
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to the starting world (and options, faults, clock); ``seed`` re-seeds it.
+
+        User tokens stay verifiable (the signing secret lives as long as the server), but
+        refresh tokens and idempotency keys are forgotten.
+        """
+        options = self._initial_options
+        if seed is not None:
+            options = dataclasses.replace(options, seed=seed)
+        self.options = options
+        self.clock.offset = 0.0
+        self.state: SandboxState = build_state(options.seed, self.clock)
+        self.counters = Counters()
+        self.idempotency.clear()
+        self.faults.configure(options.faults, options.seed)
+
+    def configure(self, **changes: Any) -> None:
+        """Change runtime options (all of SandboxOptions but seed); ValueError if unknown."""
+        unknown = set(changes) - RUNTIME_OPTIONS
+        if unknown:
+            raise ValueError(f"not a runtime option: {', '.join(sorted(unknown))}")
+        if isinstance(changes.get("faults"), dict):
+            changes["faults"] = Faults.from_json(changes["faults"])
+        self.options = dataclasses.replace(self.options, **changes)
+        if "faults" in changes:
+            self.faults.configure(self.options.faults, self.options.seed)
+
+    def set_faults(self, faults: Faults) -> None:
+        self.configure(faults=faults)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move sandbox time forward: tokens expire, reveal and issuer delays pass."""
+        if seconds < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        self.clock.offset += seconds
+
+    def skip_delays(self) -> None:
+        """Make every pending gift card revealable, bulk order complete, address approved."""
+        now = self.clock.now()
+        for account in self.state.accounts.values():
+            for card in account.gift_cards.values():
+                card.ready_at = min(card.ready_at, now)
+            for order in account.bulk_orders.values():
+                order.ready_at = min(order.ready_at, now)
+            for address in account.addresses:
+                address.approved_at = min(address.approved_at, now)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def credentials(self) -> SandboxCredentials:
+        ids = self.state.ids
+        return SandboxCredentials(
+            api_key=self.state.app.api_key,
+            app_id=ids["app_id"],
+            user_id=ids["user_id"],
+            account_id=ids["account_id"],
+            seat_id=ids["seat_id"],
+        )
+
+    def seed_data(self) -> SeedData:
+        names = {f.name for f in dataclasses.fields(SeedData)}
+        return SeedData(**{k: v for k, v in self.state.ids.items() if k in names})
+
+    def counters_snapshot(self) -> SandboxCounters:
+        c = self.counters
+        return SandboxCounters(
+            requests=c.requests,
+            requests_by_operation=dict(c.requests_by_operation),
+            faults=dict(c.faults),
+            tokens_minted=c.tokens_minted,
+            token_refreshes=c.token_refreshes,
+            purchases=c.purchases,
+            reveal_polls=dict(c.reveal_polls),
+        )
+
+    def balances(self, account_id: str | None = None) -> AccountBalances:
+        """Balances of an account (the sandbox user's by default); KeyError if unknown."""
+        account = self.state.accounts[account_id or self.state.main_account_id]
+        return AccountBalances(
+            account_id=account.account_id,
+            rewards=account.rewards.available,
+            gift_card=account.gift_card_balance.available,
+            cash={
+                b.user_cash_balance_id: b.available
+                for b in account.cash_balances
+                if b.status == "ACTIVE"
+            },
+        )
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def authenticate(self, header: str | None, root_fields: tuple[str, ...]) -> Principal:
+        """The caller of a request; AuthFailure (HTTP 401, or 200 for a bad user token)."""
+        mode, credential = split_authorization(header)
+        check_mode(mode, root_fields)
+        app = self.state.app
+        if mode == "none":
+            return ANONYMOUS
+        if mode == "basic":
+            if not api_key_matches(credential, app.api_key):
+                raise AuthFailure(
+                    401, INVALID_CREDENTIALS, "Incorrect auth details: unknown API key"
+                )
+            operator = self.state.accounts[app.operator_account_id]
+            return Principal(
+                "basic",
+                app_id=app.app_id,
+                user_id=operator.user.user_id,
+                account_id=operator.account_id,
+                seat_id=operator.seats[0].seat_id,
+                scopes=app.scopes,
+            )
+        try:
+            claims = self.tokens.verify(credential, self.clock.now())
+        except SandboxError as error:
+            raise AuthFailure(200, error.code, error.message) from None
+        account = self.state.account(str(claims.get("account_id")))
+        if claims.get("app_id") != app.app_id or account is None:
+            raise AuthFailure(200, INVALID_USER_ACCESS, "User access token is not valid here")
+        return Principal(
+            "bearer",
+            app_id=app.app_id,
+            user_id=str(claims["user_id"]),
+            account_id=account.account_id,
+            seat_id=claims.get("seat_id"),
+            scopes=frozenset(claims.get("scopes") or ()),
+        )
+
+    def reveal_delay(self, merchant: Merchant) -> float:
+        options = self.options
+        delay = options.reveal_delay_by_merchant.get(merchant.slug, options.reveal_delay)
+        if options.reveal_jitter:
+            delay += self.state.rng.uniform(0, options.reveal_jitter)
+        return delay
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "credentials": dataclasses.asdict(self.credentials()),
+            "seedData": dataclasses.asdict(self.seed_data()),
+            "options": self.options.to_json(),
+            "clockOffset": self.clock.offset,
+        }
+
+
+@dataclass
+class RequestContext:
+    """``info.context`` of every resolver: the sandbox, the caller, the request."""
+
+    sandbox: Sandbox
+    principal: Principal
+    request_id: str
+    plan: FaultPlan
+
+    @property
+    def state(self) -> SandboxState:
+        return self.sandbox.state
+
+    @property
+    def counters(self) -> Counters:
+        return self.sandbox.counters
+
+    @property
+    def now(self) -> float:
+        return self.sandbox.clock.now()
+
+    @property
+    def account(self) -> Account:
+        """The caller's account (authentication guaranteed it exists)."""
+        if self.principal.account_id is None:
+            raise SandboxError(INVALID_USER_ACCESS, "A user access token is required")
+        return self.state.accounts[self.principal.account_id]
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id or self.account.user.user_id

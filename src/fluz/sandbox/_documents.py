@@ -1,0 +1,155 @@
+"""Parsing, validating and sizing GraphQL documents, cached by query text."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+    validate,
+)
+
+from ._config import DOCUMENT_CACHE_SIZE, MAX_LEXICAL_TOKENS, MAX_QUERY_DEPTH, MAX_QUERY_FIELDS
+from ._errors import PARSE_FAILED, VALIDATION_FAILED
+from ._schema import executable_schema
+
+
+@dataclass(frozen=True)
+class Operation:
+    definition: OperationDefinitionNode
+    root_fields: tuple[str, ...]  # names of the root fields, fragments expanded
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document ready to execute, or the reason it cannot be (``error_code``)."""
+
+    document: DocumentNode | None = None
+    errors: tuple[GraphQLError, ...] = ()
+    error_code: str | None = None
+    operations: dict[str | None, Operation] = field(default_factory=dict)
+
+    def operation(self, name: str | None) -> Operation | str:
+        """The operation to run, or a message saying why there is none."""
+        if name is not None:
+            return self.operations.get(name) or f"Unknown operation named '{name}'."
+        if len(self.operations) == 1:
+            return next(iter(self.operations.values()))
+        return "Must provide operation name if query contains multiple operations."
+
+
+# The parser's token limit, under the name this graphql-core release knows (if any).
+_TOKEN_LIMIT = next(
+    (n for n in ("max_lexical_tokens", "max_tokens") if n in inspect.signature(parse).parameters),
+    None,
+)
+_PARSER_LIMITS: dict[str, Any] = {_TOKEN_LIMIT: MAX_LEXICAL_TOKENS} if _TOKEN_LIMIT else {}
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def prepare(query: str) -> PreparedDocument:
+    """Parse, check the size limits, then validate against the schema.
+
+    Sizes are checked before validation, whose cost grows with the square of a document's
+    fields: a huge document is refused cheaply.
+    """
+    try:
+        document = parse(query, **_PARSER_LIMITS)
+    except GraphQLError as error:
+        return PreparedDocument(errors=(error,), error_code=PARSE_FAILED)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    definitions = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    sizer = _Sizer(fragments)
+    try:
+        for definition in definitions:
+            if refusal := _refusal(definition, sizer):
+                return PreparedDocument(
+                    errors=(GraphQLError(refusal),), error_code=VALIDATION_FAILED
+                )
+    except RecursionError:
+        refusal = "Query is nested too deeply"
+        return PreparedDocument(errors=(GraphQLError(refusal),), error_code=VALIDATION_FAILED)
+    errors = validate(executable_schema(), document, max_errors=20)
+    if errors:
+        return PreparedDocument(errors=tuple(errors), error_code=VALIDATION_FAILED)
+    operations = {
+        (d.name.value if d.name else None): Operation(
+            d, tuple(dict.fromkeys(_root_fields(d.selection_set, fragments)))
+        )
+        for d in definitions
+    }
+    return PreparedDocument(document=document, operations=operations)
+
+
+def _refusal(definition: OperationDefinitionNode, sizer: _Sizer) -> str | None:
+    if definition.operation == OperationType.SUBSCRIPTION:
+        return "Subscriptions are not supported"  # docs: "does not currently use subscriptions"
+    depth, count = sizer.measure(definition.selection_set)
+    if depth > MAX_QUERY_DEPTH or count > MAX_QUERY_FIELDS:
+        return (
+            f"Query is too complex: depth {depth} (limit {MAX_QUERY_DEPTH}), "
+            f"{count} fields (limit {MAX_QUERY_FIELDS})"
+        )
+    return None
+
+
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+) -> list[str]:
+    names: list[str] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            names.append(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            names += _root_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            names += _root_fields(fragments[selection.name.value].selection_set, fragments)
+    return names
+
+
+class _Sizer:
+    """Depth and field count with fragments expanded; memoised per fragment, so a document
+    that would expand exponentially is still measured in linear time. Unknown fragments and
+    cycles count as empty here: validation rejects them afterwards."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self._fragments = fragments
+        self._memo: dict[str, tuple[int, int]] = {}
+        self._visiting: set[str] = set()
+
+    def measure(self, selection_set: SelectionSetNode | None) -> tuple[int, int]:
+        if selection_set is None:
+            return 0, 0
+        depth = count = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                child_depth, child_count = self.measure(selection.selection_set)
+                depth, count = max(depth, child_depth + 1), count + child_count + 1
+            elif isinstance(selection, InlineFragmentNode):
+                child_depth, child_count = self.measure(selection.selection_set)
+                depth, count = max(depth, child_depth), count + child_count
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in self._memo:
+                    if name in self._visiting or name not in self._fragments:
+                        continue
+                    self._visiting.add(name)
+                    self._memo[name] = self.measure(self._fragments[name].selection_set)
+                    self._visiting.discard(name)
+                child_depth, child_count = self._memo[name]
+                depth, count = max(depth, child_depth), count + child_count
+        return depth, count

@@ -1,0 +1,159 @@
+"""Injected faults (503, 429, reset, drop after commit, latency) and the admin endpoint."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from fluz.sandbox import Faults, SandboxServer
+
+from .helpers import PURCHASE, Api, check_envelope, new_key
+
+MARCO = "{ marco }"
+
+
+def statuses(api: Api, count: int) -> list[int | str]:
+    seen: list[int | str] = []
+    for _ in range(count):
+        try:
+            seen.append(api.post(MARCO).status_code)
+        except httpx.TransportError:
+            seen.append("reset")
+    return seen
+
+
+@pytest.mark.fluz_sandbox(faults=Faults(unavailable_rate=1))
+def test_unavailable_is_http_503_with_a_graphql_error(api: Api) -> None:
+    response = api.post(MARCO)
+    assert response.status_code == 503
+    assert check_envelope(response)["errors"][0]["extensions"]["code"] == "GE-9999"
+    assert api.sandbox.counters().faults == {"unavailable": 1}
+
+
+@pytest.mark.fluz_sandbox(faults=Faults(rate_limited_rate=1, retry_after=7))
+def test_rate_limited_is_http_429_with_retry_after(api: Api) -> None:
+    response = api.post(MARCO)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert check_envelope(response)["errors"][0]["extensions"]["code"] == "RL-0001"
+
+
+@pytest.mark.fluz_sandbox(faults=Faults(reset_rate=1, operations=frozenset({"purchaseGiftCard"})))
+def test_reset_drops_the_connection_before_any_work(api: Api) -> None:
+    before = api.sandbox.balances()
+    with pytest.raises(httpx.TransportError):
+        api.purchase(merchantSlug="amazon", amount=10)
+    assert api.sandbox.counters().purchases == 0
+    assert api.sandbox.balances() == before
+    assert api.post(MARCO).status_code == 200  # other operations are not targeted
+
+
+@pytest.mark.fluz_sandbox(
+    faults=Faults(drop_after_commit_rate=1, limit=1, operations=frozenset({"purchaseGiftCard"}))
+)
+def test_drop_after_commit_charges_and_a_retry_with_the_key_gets_the_purchase(api: Api) -> None:
+    token = api.token()  # not targeted
+    before = api.sandbox.balances().cash_total
+    fields = {"idempotencyKey": new_key(), "merchantSlug": "amazon", "amount": 10}
+    with pytest.raises(httpx.TransportError):
+        api.post(PURCHASE, {"input": fields}, auth=token)
+    assert api.sandbox.counters().purchases == 1  # committed although the client saw a reset
+    assert api.sandbox.balances().cash_total == before - 10
+    retry = api.data(PURCHASE, {"input": fields})["purchaseGiftCard"]
+    assert retry["purchaseAmount"] == 10.0
+    assert api.sandbox.counters().purchases == 1
+    assert api.sandbox.balances().cash_total == before - 10
+
+
+@pytest.mark.fluz_sandbox(faults=Faults(unavailable_rate=1, limit=2))
+def test_limit_makes_fail_then_succeed_deterministic(api: Api) -> None:
+    assert statuses(api, 4) == [503, 503, 200, 200]
+
+
+def test_fault_sequences_are_reproducible_from_the_seed(api: Api) -> None:
+    faults = Faults(unavailable_rate=0.3, rate_limited_rate=0.2, reset_rate=0.2, seed=11)
+    api.sandbox.set_faults(faults)
+    first = statuses(api, 30)
+    api.sandbox.set_faults(faults)
+    assert statuses(api, 30) == first
+    assert {200, 503, 429, "reset"} <= set(first)
+    counted = api.sandbox.counters().faults
+    assert counted["unavailable"] == 2 * first.count(503)
+    assert counted["reset"] == 2 * first.count("reset")
+
+
+def test_latency_is_added_to_targeted_operations(api: Api) -> None:
+    api.sandbox.set_faults(latency=0.2, operations=frozenset({"marco"}))
+    started = time.perf_counter()
+    assert api.post(MARCO).status_code == 200
+    assert time.perf_counter() - started >= 0.19  # a lower bound: sleeping never ends early
+    api.sandbox.clear_faults()
+
+
+def test_fault_configuration_is_validated() -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Faults(reset_rate=1.5)
+    with pytest.raises(ValueError, match="at most 1"):
+        Faults(reset_rate=0.6, unavailable_rate=0.6)
+    with pytest.raises(ValueError, match="unknown fault fields"):
+        Faults.from_json({"resetRate": 1})
+
+
+# -- the admin endpoint -----------------------------------------------------------------------
+
+
+def test_admin_endpoint_controls_the_sandbox(fluz_sandbox: SandboxServer) -> None:
+    admin = fluz_sandbox.admin_url
+    with httpx.Client() as http:
+        described = http.get(admin).json()
+        assert described["credentials"]["user_id"] == fluz_sandbox.user_id
+        put = http.put(f"{admin}/faults", json={"unavailable_rate": 1, "operations": ["marco"]})
+        assert put.json()["operations"] == ["marco"]
+        assert http.post(fluz_sandbox.url, json={"query": MARCO}).status_code == 503
+        assert http.delete(f"{admin}/faults").json()["unavailable_rate"] == 0
+        assert http.post(fluz_sandbox.url, json={"query": MARCO}).status_code == 200
+        counters = http.get(f"{admin}/counters").json()
+        assert counters["faults"] == {"unavailable": 1}
+        assert counters["requests_by_operation"]["marco"] == 2
+        options = http.patch(f"{admin}/options", json={"token_ttl": 5, "reveal_delay": 0})
+        assert (options.json()["token_ttl"], options.json()["reveal_delay"]) == (5, 0)
+        assert http.post(f"{admin}/advance-clock", json={"seconds": 10}).json() == {
+            "clockOffset": 10.0
+        }
+        assert http.post(f"{admin}/skip-delays").json() == {"ok": True}
+        balances = http.get(f"{admin}/balances").json()
+        assert balances["cash_total"] == "1250.00"
+        assert http.post(f"{admin}/reset").status_code == 200
+        assert http.get(f"{admin}/counters").json()["requests"] == 0
+        assert http.get(admin).json()["options"]["token_ttl"] == 600
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/nowhere", None, 404),
+        ("PUT", "/faults", {"reset_rate": 3}, 400),
+        ("PUT", "/faults", {"bogus": 1}, 400),
+        ("PATCH", "/options", {"seed": 3}, 400),
+        ("POST", "/advance-clock", {"seconds": -1}, 400),
+        ("GET", "/balances?accountId=nope", None, 400),
+    ],
+)
+def test_admin_endpoint_rejects_bad_requests(
+    fluz_sandbox: SandboxServer, method: str, path: str, body: object, status: int
+) -> None:
+    with httpx.Client() as http:
+        response = http.request(method, fluz_sandbox.admin_url + path, json=body)
+    assert response.status_code == status
+    assert response.json()["error"]
+
+
+def test_admin_endpoint_is_loopback_only() -> None:
+    from fluz.sandbox._admin import _is_loopback
+
+    assert _is_loopback(("127.0.0.1", 5000))
+    assert _is_loopback(("::1", 5000))
+    assert not _is_loopback(("192.168.1.20", 5000))
+    assert not _is_loopback(None)
