@@ -26,5 +26,5 @@ class AddAuthorizedUserAddAuthorizedUser(BaseModel):
 
 
 class AddAuthorizedUserAddAuthorizedUserError(BaseModel):
-    code: Optional[str]
+    code: Optional[str] = Field(repr=False)
     message: Optional[str]

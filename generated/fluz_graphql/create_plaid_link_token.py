@@ -15,7 +15,7 @@ class CreatePlaidLinkToken(BaseModel):
 
 
 class CreatePlaidLinkTokenCreatePlaidLinkToken(BaseModel):
-    link_token: Optional[str] = Field(alias="linkToken")
+    link_token: Optional[str] = Field(alias="linkToken", repr=False)
     expiration: Optional[str]
     request_id: Optional[str] = Field(alias="requestId")
     mode: Optional[str]

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Literal, Optional, Union
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
@@ -25,7 +25,6 @@ from .enums import (
     VirtualCardType,
     WithdrawMethods,
 )
-from .scalars import parse_datetime
 
 
 class AccountFields(BaseModel):
@@ -67,7 +66,7 @@ class ApprovalRequestSubmissionFields(BaseModel):
 
 
 class ApprovalRequestSubmissionFieldsError(BaseModel):
-    code: Optional[str]
+    code: Optional[str] = Field(repr=False)
     message: Optional[str]
 
 
@@ -114,15 +113,9 @@ class CashBalanceDepositFields(BaseModel):
         alias="cashBalanceDepositType"
     )
     status: Optional[str]
-    transaction_date: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = (
-        Field(alias="transactionDate")
-    )
-    cleared_date: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = (
-        Field(alias="clearedDate")
-    )
-    expected_cleared_date: Optional[
-        Annotated[datetime, BeforeValidator(parse_datetime)]
-    ] = Field(alias="expectedClearedDate")
+    transaction_date: Optional[datetime] = Field(alias="transactionDate")
+    cleared_date: Optional[datetime] = Field(alias="clearedDate")
+    expected_cleared_date: Optional[datetime] = Field(alias="expectedClearedDate")
     cash_balance_settlements: Optional[
         list[Optional["CashBalanceDepositFieldsCashBalanceSettlements"]]
     ] = Field(alias="cashBalanceSettlements")
@@ -152,12 +145,8 @@ class GiftCardFields(BaseModel):
     gift_card_id: Optional[UUID] = Field(alias="giftCardId")
     purchaser_user_id: Optional[UUID] = Field(alias="purchaserUserId")
     status: Optional[GiftCardStatus]
-    end_date: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="endDate"
-    )
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
+    end_date: Optional[datetime] = Field(alias="endDate")
+    created_at: Optional[datetime] = Field(alias="createdAt")
     terms_and_conditions: Optional[str] = Field(alias="termsAndConditions")
     merchant: Optional["GiftCardFieldsMerchant"]
 
@@ -265,9 +254,7 @@ class PlaidBankAccountFields(BaseModel):
 class PlaidBankBalanceFields(BaseModel):
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     balance: Optional[float]
-    updated_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="updatedAt"
-    )
+    updated_at: Optional[datetime] = Field(alias="updatedAt")
 
 
 class ProgramLimitsFields(BaseModel):
@@ -278,9 +265,9 @@ class ProgramLimitsFields(BaseModel):
 
 class RevealedVirtualCardFields(BaseModel):
     virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
-    card_number: Optional[str] = Field(alias="cardNumber")
+    card_number: Optional[str] = Field(alias="cardNumber", repr=False)
     expiry_mmyy: Optional[str] = Field(alias="expiryMMYY")
-    cvv: Optional[str]
+    cvv: Optional[str] = Field(repr=False)
     card_holder_name: Optional[str] = Field(alias="cardHolderName")
     billing_address: Optional["RevealedVirtualCardFieldsBillingAddress"] = Field(
         alias="billingAddress"
@@ -298,9 +285,9 @@ class RevealedVirtualCardFieldsBillingAddress(BaseModel):
 
 
 class UserAccessTokenFields(BaseModel):
-    token: Optional[str]
-    access_token: Optional[str] = Field(alias="accessToken")
-    refresh_token: Optional[str] = Field(alias="refreshToken")
+    token: Optional[str] = Field(repr=False)
+    access_token: Optional[str] = Field(alias="accessToken", repr=False)
+    refresh_token: Optional[str] = Field(alias="refreshToken", repr=False)
     scopes: Optional[list[Optional[ScopeType]]]
 
 
@@ -322,12 +309,8 @@ class UserCashBalanceFields(BaseModel):
     total_cash_balance: str = Field(alias="totalCashBalance")
     available_cash_balance: str = Field(alias="availableCashBalance")
     lifetime_cash_balance: str = Field(alias="lifetimeCashBalance")
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
-    closed_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="closedAt"
-    )
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    closed_at: Optional[datetime] = Field(alias="closedAt")
 
 
 class UserBalancesFields(BaseModel):
@@ -372,9 +355,7 @@ class VirtualCardFields(BaseModel):
     card_type: Optional[VirtualCardType] = Field(alias="cardType")
     initial_amount: Optional[float] = Field(alias="initialAmount")
     used_amount: Optional[float] = Field(alias="usedAmount")
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
+    created_at: Optional[datetime] = Field(alias="createdAt")
     authorization_setting: Optional["VirtualCardFieldsAuthorizationSetting"] = Field(
         alias="authorizationSetting"
     )
@@ -411,9 +392,7 @@ class UserPurchaseFields(BaseModel):
     purchase_amount: Optional[float] = Field(alias="purchaseAmount")
     fluzpay_amount: Optional[float] = Field(alias="fluzpayAmount")
     seat_reward_value: Optional[float] = Field(alias="seatRewardValue")
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
+    created_at: Optional[datetime] = Field(alias="createdAt")
     memo: Optional[str]
     transaction_category: Optional[str] = Field(alias="transactionCategory")
     attachment_url: Optional[str] = Field(alias="attachmentUrl")
@@ -438,15 +417,9 @@ class WithdrawFields(BaseModel):
     display_status: Optional[str] = Field(alias="displayStatus")
     withdraw_method: Optional[WithdrawMethods] = Field(alias="withdrawMethod")
     withdraw_source: Optional[str] = Field(alias="withdrawSource")
-    submission_date: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = (
-        Field(alias="submissionDate")
-    )
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
-    updated_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="updatedAt"
-    )
+    submission_date: Optional[datetime] = Field(alias="submissionDate")
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    updated_at: Optional[datetime] = Field(alias="updatedAt")
     transaction_log_id: Optional[UUID] = Field(alias="transactionLogId")
     external_transaction_id: Optional[str] = Field(alias="externalTransactionId")
     payout_id: Optional[str] = Field(alias="payoutId")

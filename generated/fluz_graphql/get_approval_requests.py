@@ -2,13 +2,12 @@
 # Do not edit by hand: `make drift` fails when this file differs from a fresh run.
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from .base_model import BaseModel
-from .scalars import parse_datetime
 
 
 class GetApprovalRequests(BaseModel):
@@ -22,6 +21,4 @@ class GetApprovalRequestsApprovalRequests(BaseModel):
     approval_type: Optional[str] = Field(alias="approvalType")
     approval_code: Optional[int] = Field(alias="approvalCode")
     status: Optional[str]
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
+    created_at: Optional[datetime] = Field(alias="createdAt")

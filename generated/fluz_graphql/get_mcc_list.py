@@ -15,5 +15,5 @@ class GetMccList(BaseModel):
 
 
 class GetMccListGetMccList(BaseModel):
-    code: Optional[str]
+    code: Optional[str] = Field(repr=False)
     description: Optional[str]

@@ -2,13 +2,12 @@
 # Do not edit by hand: `make drift` fails when this file differs from a fresh run.
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from .base_model import BaseModel
-from .scalars import parse_datetime
 
 
 class GetPlaidBankAccountSpendPower(BaseModel):
@@ -23,6 +22,4 @@ class GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower(BaseModel):
     available_spend_power: Optional[float] = Field(alias="availableSpendPower")
     last_recorded_balance: Optional[float] = Field(alias="lastRecordedBalance")
     pending_transactions: Optional[float] = Field(alias="pendingTransactions")
-    updated_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="updatedAt"
-    )
+    updated_at: Optional[datetime] = Field(alias="updatedAt")

@@ -2,13 +2,12 @@
 # Do not edit by hand: `make drift` fails when this file differs from a fresh run.
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from .base_model import BaseModel
-from .scalars import parse_datetime
 
 
 class GetPlaidBankTransactions(BaseModel):
@@ -34,9 +33,7 @@ class GetPlaidBankTransactionsGetPlaidBankTransactionsTransactions(BaseModel):
     transaction_id: Optional[str] = Field(alias="transactionId")
     transaction_status: Optional[str] = Field(alias="transactionStatus")
     transaction_type: Optional[str] = Field(alias="transactionType")
-    transaction_date: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = (
-        Field(alias="transactionDate")
-    )
+    transaction_date: Optional[datetime] = Field(alias="transactionDate")
     amount: Optional[float]
     currency_code: Optional[str] = Field(alias="currencyCode")
     description: Optional[str]

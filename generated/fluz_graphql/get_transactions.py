@@ -2,14 +2,13 @@
 # Do not edit by hand: `make drift` fails when this file differs from a fresh run.
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import TransactionStatus
-from .scalars import parse_datetime
 
 
 class GetTransactions(BaseModel):
@@ -30,9 +29,7 @@ class GetTransactionsGetTransactionsTransactions(BaseModel):
     channel: Optional[str]
     connected_app_id: Optional[UUID] = Field(alias="connectedAppId")
     connected_app_name: Optional[str] = Field(alias="connectedAppName")
-    created_at: Optional[Annotated[datetime, BeforeValidator(parse_datetime)]] = Field(
-        alias="createdAt"
-    )
+    created_at: Optional[datetime] = Field(alias="createdAt")
     memo: Optional[str]
     transaction_category: Optional[str] = Field(alias="transactionCategory")
     attachment_url: Optional[str] = Field(alias="attachmentUrl")

@@ -103,10 +103,10 @@ class AddressInput(BaseModel):
 
 
 class AddBankCardInput(BaseModel):
-    card_number: str = Field(alias="cardNumber")
+    card_number: str = Field(alias="cardNumber", repr=False)
     expiration_month: str = Field(alias="expirationMonth")
     expiration_year: str = Field(alias="expirationYear")
-    cvv: str
+    cvv: str = Field(repr=False)
     cardholder_name: str = Field(alias="cardholderName")
     billing_address: Optional["AddressInput"] = Field(
         alias="billingAddress", default=None
@@ -463,11 +463,15 @@ class RequestVirtualCardInput(BaseModel):
     spend_limit_duration: VirtualCardSpendLimitDuration = Field(
         alias="spendLimitDuration"
     )
-    virtual_card_pin: Optional[str] = Field(alias="virtualCardPIN", default=None)
+    virtual_card_pin: Optional[str] = Field(
+        alias="virtualCardPIN", default=None, repr=False
+    )
     brand_locked: Optional[bool] = Field(alias="brandLocked", default=None)
     mcc_id: Optional[str] = Field(alias="mccId", default=None)
     share_with: Optional[list[Optional[str]]] = Field(alias="shareWith", default=None)
-    pin_auth_token: Optional[str] = Field(alias="pinAuthToken", default=None)
+    pin_auth_token: Optional[str] = Field(
+        alias="pinAuthToken", default=None, repr=False
+    )
 
 
 class RequestReimbursementInput(BaseModel):
@@ -522,7 +526,7 @@ class CreatePlaidLinkTokenInput(BaseModel):
 
 
 class CompletePlaidLinkInput(BaseModel):
-    public_token: str = Field(alias="publicToken")
+    public_token: str = Field(alias="publicToken", repr=False)
     platform_item_id: Optional[str] = Field(alias="platformItemId", default=None)
 
 

@@ -18,5 +18,5 @@ class RegisterUserRegisterUser(BaseModel):
 
 
 class RegisterUserRegisterUserError(BaseModel):
-    code: Optional[str]
+    code: Optional[str] = Field(repr=False)
     message: Optional[str]

@@ -24,5 +24,5 @@ class RemoveAuthorizedUserRemoveAuthorizedUser(BaseModel):
 
 
 class RemoveAuthorizedUserRemoveAuthorizedUserError(BaseModel):
-    code: Optional[str]
+    code: Optional[str] = Field(repr=False)
     message: Optional[str]

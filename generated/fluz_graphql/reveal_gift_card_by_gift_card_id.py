@@ -15,6 +15,6 @@ class RevealGiftCardByGiftCardId(BaseModel):
 
 
 class RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId(BaseModel):
-    code: Optional[str]
-    pin: Optional[str]
-    url: Optional[str]
+    code: Optional[str] = Field(repr=False)
+    pin: Optional[str] = Field(repr=False)
+    url: Optional[str] = Field(repr=False)

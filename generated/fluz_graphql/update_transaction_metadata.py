@@ -20,5 +20,5 @@ class UpdateTransactionMetadataUpdateTransactionMetadata(BaseModel):
 
 
 class UpdateTransactionMetadataUpdateTransactionMetadataError(BaseModel):
-    code: Optional[str]
+    code: Optional[str] = Field(repr=False)
     message: Optional[str]

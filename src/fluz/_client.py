@@ -44,7 +44,7 @@ from fluz_graphql.input_types import (
     TransactionFilterInput,
     UserPurchaseFilterInput,
 )
-from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core import PydanticSerializationError, from_json, to_jsonable_python
 
 from . import _constants as C
 from ._auth import TokenManager, UserToken, make_user_token
@@ -315,18 +315,10 @@ class FluzClient(_GeneratedClient):
         call.idempotency_key = _fill_idempotency_key(op, variables)
         try:
             validate_variables(op, variables)
-            body = json.dumps(
-                {
-                    "query": query,
-                    "operationName": operation_name,
-                    "variables": to_jsonable_python(
-                        self._convert_dict_to_json_serializable(variables)
-                    ),
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-                allow_nan=False,
-            ).encode()
+            encoded = _VARIABLES_ENCODER.encode(
+                to_jsonable_python(self._convert_dict_to_json_serializable(variables))
+            )
+            body = b"".join((_body_start(query, operation_name), encoded.encode(), b"}"))
         except ValidationError as exc:
             exc.operation, exc.idempotency_key = op.name, call.idempotency_key
             raise
@@ -438,10 +430,7 @@ class FluzClient(_GeneratedClient):
     ) -> _Failure | None:
         """None when *response* is a success (its payload stored on *call*), else why not."""
         status = response.status_code
-        try:
-            payload = json.loads(response.content)
-        except ValueError:
-            payload = None
+        payload = _decode_json(response.content)
         if not isinstance(payload, dict):
             payload = None
         request_id = _request_id(payload) or _header_request_id(response)
@@ -454,9 +443,9 @@ class FluzClient(_GeneratedClient):
         first = _pick_error(errors) if errors else None
         code = _error_code(first)
         message = str(first.get("message") or "") if first else ""
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
 
         if not 200 <= status <= 299:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
             cls = error_class(code, status)
             token_rejected = status == 401 or code in C.TOKEN_REJECTED_CODES
             text = message or f"HTTP {status} {response.reason_phrase}".strip()
@@ -828,6 +817,30 @@ for _name, _method in vars(_GeneratedClient).items():
         and not hasattr(AsyncBaseClient, _name)
     ):
         setattr(FluzClient, _name, _instrumented(_method))
+
+
+# Variables are encoded per call; the rest of a request body is constant per operation.
+_VARIABLES_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _body_start(query: str, operation_name: str | None) -> bytes:
+    """``{"query":...,"operationName":...,"variables":`` of a request body, encoded once
+    per operation (the query text is most of the body)."""
+    head = _VARIABLES_ENCODER.encode({"query": query, "operationName": operation_name})
+    return head[:-1].encode() + b',"variables":'
+
+
+def _decode_json(content: bytes) -> Any:
+    """The decoded JSON body, or None if it is not JSON."""
+    try:
+        return from_json(content)  # pydantic-core: ~2/3 of the time of json.loads
+    except ValueError:
+        pass
+    try:  # what only the stdlib accepts: a UTF-8 BOM, UTF-16/32, lone surrogate escapes
+        return json.loads(content)
+    except ValueError:
+        return None
 
 
 def _fill_idempotency_key(op: OperationInfo, variables: dict[str, Any]) -> str | None:

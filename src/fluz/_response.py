@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -48,34 +50,55 @@ class CallRecord:
 current_call: ContextVar[CallRecord | None] = ContextVar("fluz_current_call", default=None)
 
 
-_META = "_fluz_meta"  # the private attribute fluz_graphql's BaseModel reserves for us
-
-
-def _set_meta(model: BaseModel, info: ResponseInfo) -> None:
-    # Written straight into pydantic's private-attribute store: pydantic's __setattr__
-    # costs several times more, and this is done for every item of every page.
-    private = model.__pydantic_private__
-    if private is None:
-        object.__setattr__(model, "__pydantic_private__", {_META: info})
-    else:
-        private[_META] = info
+# Metadata of the results handed out, by id(result). Kept outside the models: a declared
+# pydantic private attribute costs every model instance (nested ones too) an initialisation
+# in Python, which doubled the validation time of a result page. The weak reference tells
+# whether an entry still belongs to the object asked about (ids are reused after garbage
+# collection). Entries of collected results are swept out whenever the registry has
+# doubled since the last sweep, which is cheaper per result than a weakref callback each.
+_attached: dict[int, tuple[weakref.ref[Any], ResponseInfo]] = {}
+_sweep_at = 1024
+_lock = threading.Lock()  # clients may be used from several threads (one loop each)
 
 
 def attach_info(result: object, info: ResponseInfo) -> None:
-    """Attach *info* to a model result, or to each model of a list result."""
-    if isinstance(result, BaseModel):
-        _set_meta(result, info)
-    elif isinstance(result, list):
-        for item in result:
-            if isinstance(item, BaseModel):
-                _set_meta(item, info)
+    """Attach *info* to a model result, or to each model of a list result (not to nested
+    models)."""
+    global _sweep_at
+    if isinstance(result, list):
+        # A GraphQL list holds one kind of item: models (objects, unions) or scalars.
+        first = next((item for item in result if item is not None), None)
+        if not isinstance(first, BaseModel):
+            return
+        items: list[Any] = result
+    elif isinstance(result, BaseModel):
+        items = [result]
+    else:
+        return
+    with _lock:
+        for item in items:
+            if item is None:
+                continue
+            try:
+                ref = weakref.ref(item)
+            except TypeError:  # not weakly referenceable (no generated model): no metadata
+                continue
+            _attached[id(item)] = (ref, info)
+        if len(_attached) > _sweep_at:
+            for key, (ref, _) in list(_attached.items()):
+                if ref() is None:
+                    del _attached[key]
+            _sweep_at = 2 * len(_attached) + 1024
 
 
 def response_info(result: object) -> ResponseInfo | None:
     """The :class:`ResponseInfo` of a model returned by a :class:`~fluz.FluzClient` call
-    (or of an item of a returned list). None for other values (strings, None) and for
-    models built by hand."""
-    if not isinstance(result, BaseModel) or not result.__pydantic_private__:
+    (or of an item of a returned list). None for other values (strings, None), for models
+    built by hand and for copies (``model_copy()``, ``copy.copy``) of returned models.
+
+    The metadata is not part of the model: ``==``, ``model_dump()`` and pickling ignore it.
+    """
+    entry = _attached.get(id(result))
+    if entry is None or entry[0]() is not result:
         return None
-    meta = result.__pydantic_private__.get(_META)
-    return meta if isinstance(meta, ResponseInfo) else None
+    return entry[1]

@@ -1,5 +1,6 @@
 """`python -m fluz._codegen.generate` and its `--check` (make codegen / make drift)."""
 
+import ast
 import hashlib
 import subprocess
 import sys
@@ -97,3 +98,20 @@ def test_missing_configuration_is_reported(tmp_path: Path) -> None:
 
 def test_root_is_found_from_the_module_location() -> None:
     assert generate.find_root() == REPO_ROOT
+
+
+def test_a_new_operation_hides_secret_fields_even_when_aliased(repo_copy: Path) -> None:
+    (repo_copy / "queries" / "zz_new.graphql").write_text(
+        "mutation NewReveal($giftCardId: UUID!) {\n"
+        "  revealGiftCardByGiftCardId(giftCardId: $giftCardId) { redemption: code pin }\n"
+        "}\n"
+    )
+    assert generate.main(["--root", str(repo_copy)]) == 0
+    module = repo_copy / "generated" / "fluz_graphql" / "new_reveal.py"
+    fields = {
+        node.target.id: ast.unparse(node.value) if node.value else ""
+        for node in ast.walk(ast.parse(module.read_text()))
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    assert fields["redemption"] == "Field(repr=False)"
+    assert fields["pin"] == "Field(repr=False)"
