@@ -21,8 +21,6 @@ usage error.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import sys
 import time
@@ -33,10 +31,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from fluz_graphql.enums import ScopeType
 from fluz_graphql.input_types import GetOfferQuoteInput, OffsetInput, PurchaseGiftCardInput
 
-from fluz import DEFAULT_SCOPES, FluzClient, FluzError, PollProgress, response_info
+from fluz import FluzClient, FluzError, PollProgress, response_info
 
 STEPS = 5
 
@@ -86,28 +83,21 @@ class Demo:
         return "*" * 8 + value[-4:] if len(value) >= 8 else "****"
 
 
-async def run_demo(fluz: FluzClient, identity: dict[str, str], args: argparse.Namespace) -> None:
+async def run_demo(fluz: FluzClient, args: argparse.Namespace) -> None:
     demo = Demo(show_secrets=args.show_secrets)
     try:
-        await _steps(demo, fluz, identity, args)
+        await _steps(demo, fluz, args)
     except FluzError as exc:
         # The message names the operation, code and request id, never a secret.
         raise SystemExit(f"\ndemo failed at {demo.current}: {type(exc).__name__}: {exc}") from None
     print(f"\ndemo finished in {_duration(time.perf_counter() - demo.started)}")
 
 
-async def _steps(
-    demo: Demo, fluz: FluzClient, identity: dict[str, str], args: argparse.Namespace
-) -> None:
-    with demo.step(1, "mint a user token (FluzClient does this by itself; shown here once)"):
-        minted = await fluz.generate_user_access_token(
-            user_id=uuid.UUID(identity["user_id"]),
-            account_id=uuid.UUID(identity["account_id"]),
-            scopes=[ScopeType(s) for s in DEFAULT_SCOPES],
-        )
-        assert minted is not None
-        demo.show("scopes", ", ".join(s.value for s in minted.scopes or [] if s))
-        demo.show("expires", _expiry(minted.access_token or minted.token or ""))
+async def _steps(demo: Demo, fluz: FluzClient, args: argparse.Namespace) -> None:
+    with demo.step(1, "mint the user token (FluzClient does this by itself on first use)"):
+        token = await fluz.token_info()
+        demo.show("scopes", ", ".join(token.scopes))
+        demo.show("expires", _expiry(token.expires_at))
         demo.show("token", "minted (never printed)")
 
     with demo.step(2, f"merchants, and the best offer for {args.slug} at ${args.amount:.2f}"):
@@ -184,13 +174,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _expiry(token: str) -> str:
-    """The ``exp`` claim of a JWT (read, not verified: only the server can verify it)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        expires = datetime.fromtimestamp(claims["exp"], UTC)
-    except (IndexError, KeyError, ValueError):
+def _expiry(expires: datetime | None) -> str:
+    if expires is None:
         return "unknown (not a JWT)"
     left = expires - datetime.now(UTC)
     return f"{expires:%Y-%m-%d %H:%M:%S} UTC (in {left.total_seconds():.0f} s)"
@@ -224,14 +209,10 @@ async def main(argv: list[str] | None = None) -> None:
                     f"FLUZ_API_KEY is set: this demo would buy a real ${args.amount:.2f} gift "
                     f"card at {fluz.url}.\nRerun with --yes to do that, or with --sandbox."
                 )
-            identity = {
-                "user_id": os.environ.get("FLUZ_USER_ID", ""),
-                "account_id": os.environ.get("FLUZ_ACCOUNT_ID", ""),
-            }
-            if not all(identity.values()):
+            if not (os.environ.get("FLUZ_USER_ID") and os.environ.get("FLUZ_ACCOUNT_ID")):
                 raise SystemExit("set FLUZ_USER_ID and FLUZ_ACCOUNT_ID: whose money to spend")
             print(f"fluz-client demo against {fluz.url}")
-            await run_demo(fluz, identity, args)
+            await run_demo(fluz, args)
         return
 
     try:
@@ -251,8 +232,7 @@ async def main(argv: list[str] | None = None) -> None:
             account_id=sandbox.account_id,
             url=sandbox.url,
         ) as fluz:
-            identity = {"user_id": sandbox.user_id, "account_id": sandbox.account_id}
-            await run_demo(fluz, identity, args)
+            await run_demo(fluz, args)
     print("sandbox stopped")
 
 

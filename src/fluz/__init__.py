@@ -14,6 +14,7 @@ Input models, enums and result models live in ``fluz_graphql`` (generated). The 
 sandbox server is ``fluz.sandbox`` (not imported here).
 """
 
+from ._auth import TokenInfo
 from ._client import FluzClient
 from ._constants import DEFAULT_SCOPES, ENVIRONMENT_URLS
 from ._errors import (
@@ -58,6 +59,7 @@ __all__ = [
     "RetryPolicy",
     "RevealTimeoutError",
     "ServerError",
+    "TokenInfo",
     "TransportError",
     "ValidationError",
     "response_info",

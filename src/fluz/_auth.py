@@ -13,13 +13,32 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 
 from ._config import Identity
 from ._errors import AuthenticationError, PermissionDeniedError
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What a client knows about its current user token — never the token itself.
+
+    Attributes:
+        scopes: the scopes Fluz granted (from the token response, else the JWT).
+        expires_at: expiry from the JWT's ``exp`` (UTC); None for an opaque token.
+        refreshable: Fluz issued a refresh token, so renewal uses refreshUserAccessToken.
+        renewals: user tokens this client (and its views) obtained so far.
+    """
+
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    refreshable: bool
+    renewals: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,34 +48,54 @@ class UserToken:
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
     refresh_at: float | None  # None: no `exp` readable, renew only when rejected
+    scopes: tuple[str, ...] = ()
+    expires_at: datetime | None = None
 
     def is_fresh(self, now: float) -> bool:
         return self.refresh_at is None or now < self.refresh_at
 
 
-def token_lifetime(token: str) -> float | None:
-    """Seconds the JWT *token* is valid for, from its payload (``exp - iat``, or ``exp`` minus
-    now when there is no ``iat``). The signature is not checked: the server does that.
-    Returns None for an opaque (non-JWT) token or one without ``exp``."""
+def token_claims(token: str) -> dict[str, Any] | None:
+    """The payload of the JWT *token*, unverified (the server checks the signature).
+    None for an opaque (non-JWT) token."""
     try:
         payload_b64 = token.split(".")[1]
         payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
-        exp = float(payload["exp"])
-        iat = payload.get("iat")
-        # Counting from iat makes the schedule immune to a skewed local clock.
-        return exp - float(iat) if isinstance(iat, int | float) else exp - time.time()
-    except (IndexError, KeyError, TypeError, ValueError, binascii.Error):
+    except (IndexError, TypeError, ValueError, binascii.Error):
         return None
+    return payload if isinstance(payload, dict) else None
 
 
-def make_user_token(access_token: str, refresh_token: str | None, skew: float) -> UserToken:
+def token_lifetime(token: str) -> float | None:
+    """Seconds the JWT *token* is valid for, from its payload (``exp - iat``, or ``exp`` minus
+    now when there is no ``iat``). Returns None for an opaque token or one without ``exp``."""
+    claims = token_claims(token) or {}
+    try:
+        exp = float(claims["exp"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    iat = claims.get("iat")
+    # Counting from iat makes the schedule immune to a skewed local clock.
+    return exp - float(iat) if isinstance(iat, int | float) else exp - time.time()
+
+
+def make_user_token(
+    access_token: str,
+    refresh_token: str | None,
+    skew: float,
+    scopes: Iterable[str] = (),
+) -> UserToken:
     """Schedule the renewal *skew* seconds before expiry (at most half the lifetime early)."""
     lifetime = token_lifetime(access_token)
     refresh_at = None
     if lifetime is not None:
         margin = min(skew, max(lifetime, 0.0) / 2)
         refresh_at = time.monotonic() + lifetime - margin
-    return UserToken(access_token, refresh_token, refresh_at)
+    claims = token_claims(access_token) or {}
+    exp = claims.get("exp")
+    expires_at = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
+    granted = tuple(scopes) or tuple(str(s) for s in claims.get("scopes") or ())
+    return UserToken(access_token, refresh_token, refresh_at, granted, expires_at)
 
 
 MintToken = Callable[[Identity], Awaitable[UserToken]]
@@ -88,20 +127,25 @@ class TokenManager:
 
     async def token(self, identity: Identity) -> str:
         """A fresh access token for *identity*, minting or refreshing one if needed."""
+        return (await self.user_token(identity)).access_token
+
+    async def user_token(self, identity: Identity) -> UserToken:
+        """The fresh :class:`UserToken` of *identity*, minting or refreshing one if needed."""
         slot = self._slot(identity)
         current = slot.token
         if current is not None and current.is_fresh(time.monotonic()):
-            return current.access_token
+            return current
         return await self._renew(identity, slot, rejected=None)
 
     async def replace_rejected(self, identity: Identity, rejected: str) -> str:
         """The server refused *rejected*: renew it, unless a concurrent caller already did."""
-        return await self._renew(identity, self._slot(identity), rejected=rejected)
+        renewed = await self._renew(identity, self._slot(identity), rejected=rejected)
+        return renewed.access_token
 
     def forget(self, identity: Identity) -> None:
         self._slots.pop(identity, None)
 
-    async def _renew(self, identity: Identity, slot: _Slot, rejected: str | None) -> str:
+    async def _renew(self, identity: Identity, slot: _Slot, rejected: str | None) -> UserToken:
         async with slot.lock:
             current = slot.token
             if (
@@ -109,11 +153,11 @@ class TokenManager:
                 and current.access_token != rejected
                 and current.is_fresh(time.monotonic())
             ):
-                return current.access_token
+                return current
             renewed = await self._obtain(identity, current)
             slot.token = renewed
             self.renewals += 1
-            return renewed.access_token
+            return renewed
 
     async def _obtain(self, identity: Identity, current: UserToken | None) -> UserToken:
         if current is not None and current.refresh_token:

@@ -47,7 +47,7 @@ from fluz_graphql.input_types import (
 from pydantic_core import PydanticSerializationError, from_json, to_jsonable_python
 
 from . import _constants as C
-from ._auth import TokenManager, UserToken, make_user_token
+from ._auth import TokenInfo, TokenManager, UserToken, make_user_token
 from ._config import ClientConfig, Identity, make_identity, resolve_config
 from ._errors import (
     ConfigurationError,
@@ -589,7 +589,26 @@ class FluzClient(_GeneratedClient):
             raise ResponseDecodeError(
                 "token response carries neither accessToken nor token", operation=operation
             )
-        return make_user_token(access, result.refresh_token, self._token_refresh_skew)
+        granted = [scope.value for scope in result.scopes or () if scope is not None]
+        return make_user_token(access, result.refresh_token, self._token_refresh_skew, granted)
+
+    async def token_info(self) -> TokenInfo:
+        """Describe the user token this client acts with, minting it if there is none yet
+        (the same token later calls reuse): granted scopes and expiry, never the token.
+
+        Raises:
+            ConfigurationError: no user/account is configured.
+            AuthenticationError, PermissionDeniedError: Fluz refused to mint the token.
+        """
+        if self._identity is None:
+            raise ConfigurationError(
+                f"token_info needs a user token: configure user_id and account_id (or "
+                f"{C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), or use for_user()"
+            )
+        token = await self._tokens.user_token(self._identity)
+        return TokenInfo(
+            token.scopes, token.expires_at, bool(token.refresh_token), self._tokens.renewals
+        )
 
     # ------------------------------------------------------------------ polling helpers
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from functools import partial
@@ -209,6 +210,21 @@ async def test_calls_rejected_for_an_expired_token_share_one_renewal_and_replay(
     assert counters.tokens_minted == 2
     assert counters.token_refreshes == 1
     assert counters.requests_by_operation["getWallet"] == 201  # 1 + 100 rejected + 100 replays
+
+
+async def test_token_info_describes_the_token_later_calls_reuse(
+    fluz_sandbox: SandboxServer, fluz: FluzClient
+) -> None:
+    info = await fluz.token_info()
+    assert info.renewals == 1
+    assert info.refreshable
+    assert "PURCHASE_GIFTCARD" in info.scopes
+    assert info.expires_at is not None
+    assert 0 < (info.expires_at - datetime.now(UTC)).total_seconds() <= 601  # whole seconds
+    await fluz.get_wallet()
+    assert (await fluz.token_info()).renewals == 1
+    assert fluz_sandbox.counters().tokens_minted == 1
+    assert "eyJ" not in repr(info)
 
 
 async def test_missing_scope_is_permission_denied(fluz_sandbox: SandboxServer) -> None:

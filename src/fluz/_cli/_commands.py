@@ -6,14 +6,12 @@ import argparse
 import shlex
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from fluz_graphql.base_model import UNSET
-from fluz_graphql.enums import GiftCardStatus, ScopeType
+from fluz_graphql.enums import GiftCardStatus
 from fluz_graphql.input_types import GetOfferQuoteInput, PurchaseGiftCardInput
 
-from .._auth import token_lifetime
 from .._client import FluzClient, GiftCardDetails
 from .._config import resolve_config
 from .._errors import (
@@ -43,20 +41,10 @@ async def token(fluz: FluzClient, args: argparse.Namespace, console: Console) ->
     ).identity
     if identity is None:
         raise ConfigurationError("fluz token needs FLUZ_USER_ID and FLUZ_ACCOUNT_ID (or flags)")
-    minted = await fluz.generate_user_access_token(
-        user_id=uuid.UUID(identity.user_id),
-        account_id=uuid.UUID(identity.account_id),
-        scopes=[ScopeType(s) for s in identity.scopes],
-        seat_id=uuid.UUID(identity.seat_id) if identity.seat_id else UNSET,
-    )
-    access = (minted.access_token or minted.token) if minted else None
-    lifetime = token_lifetime(access) if access else None
-    expires_at = (
-        (datetime.now(UTC) + timedelta(seconds=lifetime)).replace(microsecond=0)
-        if lifetime is not None
-        else None
-    )
-    granted = [s.value for s in (minted.scopes or []) if s] if minted else []
+    info = await fluz.token_info()
+    expires_at = info.expires_at
+    lifetime = (expires_at - datetime.now(UTC)).total_seconds() if expires_at else None
+    granted = list(info.scopes)
     data = {
         "userId": identity.user_id,
         "accountId": identity.account_id,
@@ -64,7 +52,7 @@ async def token(fluz: FluzClient, args: argparse.Namespace, console: Console) ->
         "scopes": granted,
         "expiresAt": expires_at.isoformat() if expires_at else None,
         "expiresIn": round(lifetime) if lifetime is not None else None,
-        "refreshToken": bool(minted and minted.refresh_token),
+        "refreshToken": info.refreshable,
     }
     expiry = f"{expires_at.isoformat()} (in {lifetime:.0f} s)" if expires_at and lifetime else None
     text = "user token minted (the token itself is never shown)\n" + fields(
