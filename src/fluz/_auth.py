@@ -29,12 +29,16 @@ class TokenInfo:
     """What a client knows about its current user token — never the token itself.
 
     Attributes:
+        user_id, account_id, seat_id: the identity the token acts for.
         scopes: the scopes Fluz granted (from the token response, else the JWT).
         expires_at: expiry from the JWT's ``exp`` (UTC); None for an opaque token.
         refreshable: Fluz issued a refresh token, so renewal uses refreshUserAccessToken.
         renewals: user tokens this client (and its views) obtained so far.
     """
 
+    user_id: str
+    account_id: str
+    seat_id: str | None
     scopes: tuple[str, ...]
     expires_at: datetime | None
     refreshable: bool

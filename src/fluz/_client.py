@@ -605,9 +605,16 @@ class FluzClient(_GeneratedClient):
                 f"token_info needs a user token: configure user_id and account_id (or "
                 f"{C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), or use for_user()"
             )
-        token = await self._tokens.user_token(self._identity)
+        identity = self._identity
+        token = await self._tokens.user_token(identity)
         return TokenInfo(
-            token.scopes, token.expires_at, bool(token.refresh_token), self._tokens.renewals
+            user_id=identity.user_id,
+            account_id=identity.account_id,
+            seat_id=identity.seat_id,
+            scopes=token.scopes,
+            expires_at=token.expires_at,
+            refreshable=bool(token.refresh_token),
+            renewals=self._tokens.renewals,
         )
 
     # ------------------------------------------------------------------ polling helpers

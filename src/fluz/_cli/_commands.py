@@ -13,9 +13,7 @@ from fluz_graphql.enums import GiftCardStatus
 from fluz_graphql.input_types import GetOfferQuoteInput, PurchaseGiftCardInput
 
 from .._client import FluzClient, GiftCardDetails
-from .._config import resolve_config
 from .._errors import (
-    ConfigurationError,
     FluzError,
     ResponseDecodeError,
     ServerError,
@@ -30,25 +28,14 @@ Command = Callable[[FluzClient, argparse.Namespace, Console], Awaitable[Result]]
 
 async def token(fluz: FluzClient, args: argparse.Namespace, console: Console) -> Result:
     """Mint a user token for the configured identity; show its scopes and expiry only."""
-    identity = resolve_config(
-        api_key=args.api_key,
-        user_id=args.user_id,
-        account_id=args.account_id,
-        seat_id=args.seat_id,
-        scopes=args.scopes,
-        environment=args.environment,
-        url=args.url,
-    ).identity
-    if identity is None:
-        raise ConfigurationError("fluz token needs FLUZ_USER_ID and FLUZ_ACCOUNT_ID (or flags)")
     info = await fluz.token_info()
     expires_at = info.expires_at
     lifetime = (expires_at - datetime.now(UTC)).total_seconds() if expires_at else None
     granted = list(info.scopes)
     data = {
-        "userId": identity.user_id,
-        "accountId": identity.account_id,
-        "seatId": identity.seat_id,
+        "userId": info.user_id,
+        "accountId": info.account_id,
+        "seatId": info.seat_id,
         "scopes": granted,
         "expiresAt": expires_at.isoformat() if expires_at else None,
         "expiresIn": round(lifetime) if lifetime is not None else None,
@@ -57,9 +44,9 @@ async def token(fluz: FluzClient, args: argparse.Namespace, console: Console) ->
     expiry = f"{expires_at.isoformat()} (in {lifetime:.0f} s)" if expires_at and lifetime else None
     text = "user token minted (the token itself is never shown)\n" + fields(
         [
-            ("user", identity.user_id),
-            ("account", identity.account_id),
-            ("seat", identity.seat_id),
+            ("user", info.user_id),
+            ("account", info.account_id),
+            ("seat", info.seat_id),
             ("scopes", ", ".join(granted) or None),
             ("expires", expiry),
             ("refresh", "a refresh token was issued" if data["refreshToken"] else "none"),
