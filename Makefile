@@ -16,6 +16,8 @@ help:
 	@echo "make install   create $(VENV) and install the project (editable, dev + sandbox extras)"
 	@echo "make codegen   regenerate generated/fluz_graphql from schema/ + queries/"
 	@echo "make schema    introspect FLUZ_SCHEMA_URL into schema/fluz.graphql and report changes"
+	@echo "make soak      fault injection, bad-input corpus, secret canaries, cancellation,"
+	@echo "               10,000 pending reveals: minutes; prints a summary table"
 	@echo "make lint | typecheck | drift | sandbox | bench"
 
 # Re-runs pip only when pyproject.toml changed since the last install.
@@ -55,6 +57,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# Reliability at scale (a few minutes): faults, bad input, secrets, cancellation,
+# 10,000 pending reveals; prints the summary table. `make test` runs short versions.
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

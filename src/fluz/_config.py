@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import uuid
@@ -64,6 +65,10 @@ def resolve_config(
     if not api_key:
         raise ConfigurationError(
             f"missing API key: pass api_key=... or set {C.ENV_API_KEY}", code="CONFIG"
+        )
+    if not (api_key.isascii() and _is_printable_word(api_key)):  # a newline from a file?
+        raise ConfigurationError(
+            "the API key contains whitespace, control or non-ASCII characters", code="CONFIG"
         )
     resolved_url, resolved_env = _resolve_url(url, environment, env)
 
@@ -150,16 +155,33 @@ def _resolve_url(
 
 def check_url(url: str) -> None:
     """Refuse anything but https://, except http:// to a loopback host (the sandbox)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    if not _is_printable_word(url):
+        raise ConfigurationError("url contains whitespace or control characters", code="CONFIG")
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise ConfigurationError("url is not a valid URL", code="CONFIG") from None
     if parts.scheme == "https" and host:
         return
-    if parts.scheme == "http" and (host in C.LOOPBACK_HOSTS or host.startswith("127.")):
+    if parts.scheme == "http" and (host in C.LOOPBACK_HOSTS or _is_loopback_address(host)):
         return
     raise ConfigurationError(
         "url must use https:// (plain http:// is allowed only to a loopback host)",
         code="CONFIG",
     )
+
+
+def _is_loopback_address(host: str) -> bool:
+    # An address, not a name: "127.0.0.1.example.com" starts like one but is remote.
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_printable_word(text: str) -> bool:
+    return text.isprintable() and not any(c.isspace() for c in text)
 
 
 def _is_uuid(value: str | uuid.UUID) -> bool:

@@ -35,6 +35,15 @@ DEFAULT_LIMITS: Final = httpx.Limits(
     max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0
 )
 USER_AGENT: Final = "fluz-client-python"
+# Requests handed to httpx at once (the rest wait in the client, first come first served),
+# when the client does not own its pool; its own pool uses max_connections. httpcore's
+# pool does work per waiting request on every event: thousands waiting in it stall the
+# event loop (see _transport.RequestSlots).
+DEFAULT_MAX_IN_FLIGHT: Final = 100
+# Fluz answers with pages of at most 20 items (50 for Plaid transactions): kilobytes. A
+# body past this (decompressed) is a broken proxy or an attack: ResponseDecodeError,
+# without reading (or holding in memory) the rest.
+MAX_RESPONSE_BYTES: Final = 10 * 2**20
 
 # --------------------------------------------------------------------------- auth
 # Scopes requested for the user token when the caller passes none: reading offers and

@@ -152,8 +152,9 @@ class FluzTimeoutError(TransportError):
 
 
 class ResponseDecodeError(FluzError):
-    """The response could not be understood: not JSON, an HTML error page, or JSON whose
-    fields are missing or of the wrong type."""
+    """The response could not be understood: not JSON, an HTML error page, JSON whose
+    fields are missing or of the wrong type, or a body over 10 MiB (code
+    ``RESPONSE_TOO_LARGE``)."""
 
 
 class RevealTimeoutError(FluzError):

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from ._errors import RevealTimeoutError
+from ._errors import RevealTimeoutError, ValidationError
 
 T = TypeVar("T")
 
@@ -84,9 +84,15 @@ async def poll_until(
 
     Raises:
         RevealTimeoutError: the deadline passed first (carries attempts and elapsed).
+        ValidationError: *timeout* is not a number > 0.
     """
-    if timeout <= 0:
-        raise ValueError("timeout must be > 0")
+    if not timeout > 0:  # also refuses NaN
+        raise ValidationError(
+            f"timeout must be a number > 0, not {timeout!r}",
+            field="timeout",
+            rule="positive",
+            code="CLIENT_VALIDATION",
+        )
     start = anyio.current_time()
     deadline = start + timeout
     attempt = 0

@@ -11,6 +11,8 @@ DELETE /_sandbox/faults          no faults
 PATCH  /_sandbox/options         runtime options, e.g. {"token_ttl": 5, "reveal_delay": 0}
 POST   /_sandbox/advance-clock   {"seconds": 601}
 POST   /_sandbox/skip-delays     make pending reveals / bulk orders / addresses ready
+POST   /_sandbox/gift-cards      {"revealDelays": [0.5, 30], "merchantSlug": "starbucks"}:
+                                 seed revealable cards -> {"readyAt": {gift card id: time}}
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class AdminApi:
             ("PATCH", "/options"): self._configure,
             ("POST", "/advance-clock"): self._advance_clock,
             ("POST", "/skip-delays"): self._skip_delays,
+            ("POST", "/gift-cards"): self._add_gift_cards,
         }
 
     def _balances(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
@@ -92,6 +95,12 @@ class AdminApi:
     def _skip_delays(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
         self.sandbox.skip_delays()
         return {"ok": True}
+
+    def _add_gift_cards(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
+        delays = [float(d) for d in body["revealDelays"]]
+        return {
+            "readyAt": self.sandbox.add_gift_cards(delays, body.get("merchantSlug", "starbucks"))
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from ._server import read_body, send_json

@@ -140,7 +140,9 @@ class SandboxOptions:
     after purchase (``reveal_delay_by_merchant`` overrides it per merchant slug) plus a
     uniform random ``reveal_jitter`` (seeded) to stagger many cards. The card issuer takes
     ``issuer_delay`` seconds to complete a bulk virtual-card order and to approve a new
-    billing address for an authorized user's card.
+    billing address for an authorized user's card. ``canary_prefix`` (e.g. ``"CANARY-"``)
+    starts every gift-card code, PIN and redemption-URL token the sandbox makes, so that a
+    test can search logs and error texts for leaked secrets.
     """
 
     seed: int = DEFAULT_SEED
@@ -150,6 +152,7 @@ class SandboxOptions:
     reveal_jitter: float = 0.0
     issuer_delay: float = DEFAULT_ISSUER_DELAY
     faults: Faults = NO_FAULTS
+    canary_prefix: str = ""
 
     def __post_init__(self) -> None:
         durations = (

@@ -7,6 +7,8 @@ server's event-loop thread.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +90,36 @@ class Sandbox:
             for address in account.addresses:
                 address.approved_at = min(address.approved_at, now)
 
+    def add_gift_cards(
+        self, reveal_delays: Sequence[float], merchant_slug: str = "starbucks"
+    ) -> dict[str, float]:
+        """Give the sandbox user's account one gift card of *merchant_slug* per delay, its
+        details revealable that many seconds from now. No purchase, charge or transaction
+        is recorded: this seeds load tests of reveal polling. Returns ``{gift card id:
+        ready time on the sandbox clock}``; ValueError for an unknown merchant or a delay
+        that is negative or not finite."""
+        from ._resolvers.gift_cards import new_gift_card
+
+        merchant = self.state.merchant_by_slug(merchant_slug)
+        if merchant is None:
+            raise ValueError(f"unknown merchant {merchant_slug!r}")
+        if any(not (math.isfinite(d) and d >= 0) for d in reveal_delays):
+            raise ValueError("reveal delays must be finite and >= 0")
+        account = self.state.accounts[self.state.main_account_id]
+        ready: dict[str, float] = {}
+        for delay in reveal_delays:
+            card = new_gift_card(
+                self,
+                account,
+                merchant,
+                purchaser_user_id=account.user.user_id,
+                reveal_delay=delay,
+                user_cash_balance_id=None,
+            )
+            account.gift_cards[card.gift_card_id] = card
+            ready[card.gift_card_id] = card.ready_at
+        return ready
+
     # -- reading -----------------------------------------------------------------------------
 
     def credentials(self) -> SandboxCredentials:
@@ -114,6 +146,7 @@ class Sandbox:
             token_refreshes=c.token_refreshes,
             purchases=c.purchases,
             reveal_polls=dict(c.reveal_polls),
+            reveal_poll_times={card: tuple(t) for card, t in c.reveal_poll_times.items()},
         )
 
     def balances(self, account_id: str | None = None) -> AccountBalances:

@@ -14,7 +14,7 @@ import dataclasses
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -311,6 +311,15 @@ class SandboxServer:
     def skip_delays(self) -> None:
         """Make every pending gift card revealable and bulk order complete, now."""
         self._call(lambda sandbox: sandbox.skip_delays())
+
+    def add_gift_cards(
+        self, reveal_delays: Sequence[float], merchant_slug: str = "starbucks"
+    ) -> dict[str, float]:
+        """Seed one gift card per delay on the sandbox user's account, revealable that many
+        seconds from now, without a purchase (for load tests of reveal polling). Returns
+        ``{gift card id: ready time on the sandbox clock}``; ValueError if an input is bad."""
+        delays = list(reveal_delays)
+        return self._call(lambda sandbox: sandbox.add_gift_cards(delays, merchant_slug))
 
     def counters(self) -> SandboxCounters:
         return self._call(lambda sandbox: sandbox.counters_snapshot())

@@ -15,7 +15,7 @@ import base64
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -536,6 +536,9 @@ class Counters:
     token_refreshes: int = 0
     purchases: int = 0
     reveal_polls: Counter[str] = field(default_factory=Counter)
+    reveal_poll_times: defaultdict[str, list[float]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,7 +49,8 @@ class SandboxCounters:
     (unavailable, rate_limited, reset, drop_after_commit); ``tokens_minted`` counts user
     tokens issued by generateUserAccessToken and refreshUserAccessToken (``token_refreshes``
     the latter alone); ``purchases`` counts gift cards bought; ``reveal_polls`` counts
-    revealGiftCardByGiftCardId calls per gift card id.
+    revealGiftCardByGiftCardId calls per gift card id, and ``reveal_poll_times`` gives the
+    sandbox-clock time (``time.time()`` plus any ``advance_clock``) each of them was served.
     """
 
     requests: int
@@ -59,6 +60,7 @@ class SandboxCounters:
     token_refreshes: int
     purchases: int
     reveal_polls: Mapping[str, int]
+    reveal_poll_times: Mapping[str, Sequence[float]] = field(default_factory=dict)
 
     @property
     def total_reveal_polls(self) -> int:

@@ -38,7 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(**options): options for the fluz_sandbox fixture "
         "(seed, token_ttl, reveal_delay, reveal_delay_by_merchant, reveal_jitter, "
-        "issuer_delay, faults)",
+        "issuer_delay, canary_prefix, faults)",
     )
 
 

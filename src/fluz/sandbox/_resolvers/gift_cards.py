@@ -8,9 +8,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from .._core import RequestContext
+from .._core import RequestContext, Sandbox
 from .._errors import invalid, not_found
-from .._state import CENT, GiftCard, Merchant, Offer, UserPurchase, fmt_plain
+from .._state import CENT, Account, GiftCard, Merchant, Offer, UserPurchase, fmt_plain
 from ._common import (
     cash_balance,
     debit,
@@ -139,23 +139,15 @@ def purchase_gift_card(ctx: RequestContext, *, input: dict[str, Any]) -> UserPur
         offer.stock[amount] -= 1
     reward = (amount * Decimal(str(offer.reward)) / 100).quantize(CENT)
     account.rewards.credit(reward)
-    created = ctx.sandbox.clock.datetime()
-    card = GiftCard(
-        gift_card_id=state.new_id(),
+    card = new_gift_card(
+        ctx.sandbox,
+        account,
+        merchant,
         purchaser_user_id=ctx.user_id,
-        account_id=account.account_id,
-        merchant=merchant,
-        created_at=created,
-        end_date=created + GIFT_CARD_LIFETIME,
-        ready_at=ctx.now + ctx.sandbox.reveal_delay(merchant),
+        reveal_delay=ctx.sandbox.reveal_delay(merchant),
         user_cash_balance_id=spend_account.user_cash_balance_id if from_balance else None,
     )
-    if merchant.redemption == "url":
-        card.url = f"https://sandbox.fluz.invalid/redeem/{state.new_hex(24)}"
-    elif merchant.redemption == "code":
-        card.code = "".join(state.rng.choice(ALPHANUMERIC) for _ in range(16))
-    else:
-        card.code, card.pin = state.digits(16), state.digits(4)
+    created = card.created_at
     kind, ident = source or ("", None)
     purchase = UserPurchase(
         purchase_id=state.new_id(),
@@ -181,6 +173,39 @@ def purchase_gift_card(ctx: RequestContext, *, input: dict[str, Any]) -> UserPur
     account.purchases.append(purchase)
     ctx.counters.purchases += 1
     return purchase
+
+
+def new_gift_card(
+    sandbox: Sandbox,
+    account: Account,
+    merchant: Merchant,
+    *,
+    purchaser_user_id: str,
+    reveal_delay: float,
+    user_cash_balance_id: str | None,
+) -> GiftCard:
+    """A new ACTIVE card of *merchant* for *account* (not yet added to it), revealable
+    *reveal_delay* seconds from now, with the merchant's kind of redemption details."""
+    state = sandbox.state
+    created = sandbox.clock.datetime()
+    card = GiftCard(
+        gift_card_id=state.new_id(),
+        purchaser_user_id=purchaser_user_id,
+        account_id=account.account_id,
+        merchant=merchant,
+        created_at=created,
+        end_date=created + GIFT_CARD_LIFETIME,
+        ready_at=sandbox.clock.now() + reveal_delay,
+        user_cash_balance_id=user_cash_balance_id,
+    )
+    prefix = sandbox.options.canary_prefix
+    if merchant.redemption == "url":
+        card.url = f"https://sandbox.fluz.invalid/redeem/{prefix}{state.new_hex(24)}"
+    elif merchant.redemption == "code":
+        card.code = prefix + "".join(state.rng.choice(ALPHANUMERIC) for _ in range(16))
+    else:
+        card.code, card.pin = prefix + state.digits(16), prefix + state.digits(4)
+    return card
 
 
 def _purchase_offer(
@@ -255,6 +280,7 @@ def reveal_gift_card(ctx: RequestContext, *, gift_card_id: str) -> dict[str, str
     if card is None:
         raise not_found("giftCardId", gift_card_id)
     ctx.counters.reveal_polls[card.gift_card_id] += 1
+    ctx.counters.reveal_poll_times[card.gift_card_id].append(ctx.now)
     if ctx.now < card.ready_at:
         return {"code": None, "pin": None, "url": None}
     return {"code": card.code, "pin": card.pin, "url": card.url}
