@@ -15,6 +15,7 @@ UNSET = UnsetType()
 
 class BaseModel(PydanticBaseModel):
     model_config = ConfigDict(
+        hide_input_in_errors=True,
         populate_by_name=True,
         validate_assignment=True,
         arbitrary_types_allowed=True,

@@ -584,3 +584,19 @@ def test_secrets_stay_out_of_nested_reprs_but_in_the_data() -> None:
     assert revealed.model_dump(by_alias=True) == {"revealGiftCardByGiftCardId": details}
     sent = card.model_dump(by_alias=True, exclude_unset=True)
     assert (sent["cardNumber"], sent["cvv"]) == ("4111111111111111", "987")
+
+
+def test_validation_errors_of_generated_models_do_not_echo_input_values() -> None:
+    canary = "4111111111111111-canary"
+    with pytest.raises(pydantic.ValidationError) as raised:
+        input_types.AddBankCardInput(
+            cardNumber=canary,
+            expirationMonth="01",
+            expirationYear="2030",
+            cvv=987654321,  # wrong type: pydantic would normally quote it back
+            cardholderName="A B",
+        )
+    text = str(raised.value)  # what tracebacks and logs show
+    assert "cvv" in text  # the location is still named
+    assert "987654321" not in text
+    assert canary not in text

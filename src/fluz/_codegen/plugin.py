@@ -96,10 +96,19 @@ class CodegenPluginError(RuntimeError):
 
 
 class FluzCodegenPlugin(Plugin):
-    """Optional idempotency keys, secrets out of reprs, typed lazy ``__init__``, open enums."""
+    """Optional idempotency keys, secrets out of reprs and validation errors, typed lazy
+    ``__init__``, open enums."""
 
     def get_file_comment(self, comment: str, code: str, source: str | None = None) -> str:
         return FILE_COMMENT
+
+    def copy_code(self, copied_code: str) -> str:
+        # pydantic puts the offending input value into ValidationError messages; for an
+        # AddBankCardInput that is a card number or CVV. Hide values, keep locations.
+        marker = "class BaseModel(PydanticBaseModel):\n    model_config = ConfigDict(\n"
+        if marker not in copied_code:
+            return copied_code
+        return copied_code.replace(marker, marker + "        hide_input_in_errors=True,\n", 1)
 
     def generate_input_field(
         self,
