@@ -54,6 +54,7 @@ class UserToken:
     refresh_at: float | None  # None: no `exp` readable, renew only when rejected
     scopes: tuple[str, ...] = ()
     expires_at: datetime | None = None
+    obtained_at: float = field(default_factory=time.monotonic)
 
     def is_fresh(self, now: float) -> bool:
         return self.refresh_at is None or now < self.refresh_at
@@ -141,21 +142,36 @@ class TokenManager:
             return current
         return await self._renew(identity, slot, rejected=None)
 
-    async def replace_rejected(self, identity: Identity, rejected: str) -> str:
-        """The server refused *rejected*: renew it, unless a concurrent caller already did."""
-        renewed = await self._renew(identity, self._slot(identity), rejected=rejected)
+    async def replace_rejected(self, identity: Identity, rejected: str, sent_at: float) -> str:
+        """The server refused *rejected* in a request sent at *sent_at* (monotonic): renew
+        it, unless a concurrent caller already did so after that request went out.
+
+        A token obtained before the request was sent may be the one the server just
+        expired too (JWT times are whole seconds, so the client's idea of "fresh" can
+        outlive the server's by up to a second); only a newer one is safe to replay with.
+        """
+        renewed = await self._renew(
+            identity, self._slot(identity), rejected=rejected, newer_than=sent_at
+        )
         return renewed.access_token
 
     def forget(self, identity: Identity) -> None:
         self._slots.pop(identity, None)
 
-    async def _renew(self, identity: Identity, slot: _Slot, rejected: str | None) -> UserToken:
+    async def _renew(
+        self,
+        identity: Identity,
+        slot: _Slot,
+        rejected: str | None,
+        newer_than: float | None = None,
+    ) -> UserToken:
         async with slot.lock:
             current = slot.token
             if (
                 current is not None
                 and current.access_token != rejected
                 and current.is_fresh(time.monotonic())
+                and (newer_than is None or current.obtained_at > newer_than)
             ):
                 return current
             renewed = await self._obtain(identity, current)

@@ -371,6 +371,7 @@ class FluzClient(_GeneratedClient):
                     raise
                 authorization = f"Bearer {token}"
             started = time.perf_counter()
+            sent_at = time.monotonic()
             try:
                 response, content = await post(
                     self._http,
@@ -424,7 +425,7 @@ class FluzClient(_GeneratedClient):
                         failure.error.code or failure.error.status_code,
                         call.request_id,
                     )
-                    await self._tokens.replace_rejected(identity, token)
+                    await self._tokens.replace_rejected(identity, token, sent_at)
                     continue
                 retry_allowed = may_repeat
             retries += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import anyio
@@ -9,7 +10,8 @@ import httpx
 import pytest
 
 from fluz import AuthenticationError, PermissionDeniedError
-from fluz._auth import make_user_token, token_lifetime
+from fluz._auth import TokenManager, make_user_token, token_lifetime
+from fluz._config import make_identity
 
 from .fakes import API_KEY, FakeFluz, gql, gql_error, make_jwt, merchants_page
 
@@ -240,3 +242,28 @@ def test_token_lifetime_is_read_from_the_jwt_payload() -> None:
     assert short.refresh_at is not None
     assert short.refresh_at - fresh.refresh_at < 0
     assert make_user_token("opaque", None, skew=30).refresh_at is None
+
+
+async def test_a_rejected_request_is_replayed_only_with_a_token_newer_than_itself() -> None:
+    # Two tokens may both look fresh to the client while the server has expired the older
+    # one (JWT times are whole seconds). A request refused with an old token must not be
+    # replayed with another token obtained before it was sent.
+    identity = make_identity(str(uuid.uuid4()), str(uuid.uuid4()), None, ["LIST_OFFERS"])
+    minted: list[str] = []
+
+    async def mint(_: object) -> object:
+        minted.append(make_jwt(600))
+        return make_user_token(minted[-1], None, 30.0)
+
+    async def refresh(_: str) -> object:
+        raise AssertionError("no refresh token was issued")
+
+    tokens = TokenManager(mint, refresh)  # type: ignore[arg-type]
+    first = await tokens.token(identity)
+    await tokens.replace_rejected(identity, "an-older-token", sent_at=0.0)
+    assert len(minted) == 1  # the current token is newer than the refused request: reused
+
+    await tokens.replace_rejected(identity, "an-older-token", sent_at=time.monotonic())
+    assert len(minted) == 2  # the current token predates the request: renewed
+    assert await tokens.token(identity) == minted[-1]
+    assert first == minted[0]
