@@ -67,10 +67,7 @@ from ._poll import Backoff, ProgressCallback, poll_until
 from ._redact import redact, secret_values
 from ._response import CallRecord, attach_info, current_call
 from ._retry import RetryPolicy, parse_retry_after
-
-# Re-exported: fluz.GiftCardDetails is the public name; older imports used this module.
-from ._reveal import GiftCardDetails as GiftCardDetails
-from ._reveal import PurchasedGiftCard as PurchasedGiftCard
+from ._reveal import GiftCardDetails, PurchasedGiftCard
 from ._transport import RequestSlots, ResponseTooLarge, post
 from ._validation import validate_variables
 

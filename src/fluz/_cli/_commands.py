@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from fluz_graphql.enums import GiftCardStatus
 from fluz_graphql.input_types import GetOfferQuoteInput, PurchaseGiftCardInput
 
-from .._client import FluzClient, GiftCardDetails
+from .._client import FluzClient
 from .._errors import (
     FluzError,
     ResponseDecodeError,
@@ -20,6 +20,7 @@ from .._errors import (
     TransportError,
 )
 from .._response import response_info
+from .._reveal import GiftCardDetails
 from ._output import Console, Result, RevealProgress, dump, fields, masked, money, table
 
 T = TypeVar("T")
