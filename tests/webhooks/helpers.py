@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -99,3 +100,39 @@ class RecordingEndpoint:
         status = self.statuses.pop(0) if self.statuses else 200
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+
+SCOPES = ["PURCHASE_GIFTCARD", "REQUEST_INTERNAL_TRANSFER", "MANAGE_APPROVALS", "LIST_APPROVALS"]
+GENERATE = """mutation($u: UUID!, $a: UUID!, $s: [ScopeType!]!) {
+  generateUserAccessToken(userId: $u, accountId: $a, scopes: $s) { accessToken } }"""
+PURCHASE = """mutation($i: PurchaseGiftCardInput!) { purchaseGiftCard(input: $i) { purchaseId } }"""
+
+
+class Api:
+    """Plain GraphQL over httpx against one sandbox, as its user (never FluzClient)."""
+
+    def __init__(self, sandbox: Any, http: Any) -> None:
+        self.sandbox = sandbox
+        self.http = http
+        self._token: str | None = None
+
+    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self._token is None:
+            ids = {"u": self.sandbox.user_id, "a": self.sandbox.account_id, "s": SCOPES}
+            headers = {"Authorization": f"Basic {self.sandbox.api_key}"}
+            body = self.http.post(
+                self.sandbox.url, json={"query": GENERATE, "variables": ids}, headers=headers
+            ).json()
+            self._token = body["data"]["generateUserAccessToken"]["accessToken"]
+        response = self.http.post(
+            self.sandbox.url,
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def purchase(self, **fields: Any) -> dict[str, Any]:
+        return self.data(PURCHASE, {"i": {"idempotencyKey": str(uuid.uuid4()), **fields}})
