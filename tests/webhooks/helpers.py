@@ -39,13 +39,10 @@ class AsgiServer:
             uvicorn.Config(app, lifespan="on", log_config=None, access_log=False)
         )
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/hook"
 
     def _run(self) -> None:
         asyncio.run(self._server.serve(sockets=[self._socket]))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/hook"
 
     def __enter__(self) -> AsgiServer:
         self._thread.start()
