@@ -116,13 +116,13 @@ class WebhookReceiver:
         if scope["type"] != "http":
             return
         status, outcome = await self._handle(scope, receive)
-        await _send_json(send, status, {"status": outcome}, allow=status == 405)
+        await send_json(send, status, {"status": outcome}, allow=status == 405)
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, str]:
         if scope["method"] != "POST":
             return 405, "method not allowed: use POST"
-        headers = _headers(scope)
-        body = await _read_body(receive, headers.get(b"content-length"), self.max_body_bytes)
+        headers = request_headers(scope)
+        body = await read_body(receive, headers.get(b"content-length"), self.max_body_bytes)
         if body is None:
             return 413, f"body over {self.max_body_bytes} bytes"
         event_id = headers.get(_EVENT_ID)
@@ -165,11 +165,11 @@ class WebhookReceiver:
         return 200, "processed"
 
 
-def _headers(scope: Scope) -> dict[bytes, str]:
+def request_headers(scope: Scope) -> dict[bytes, str]:
     return {bytes(k).lower(): bytes(v).decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes | None:
+async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes | None:
     """The body, or None as soon as it is (or is declared) over *limit* bytes."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
@@ -189,7 +189,7 @@ async def _read_body(receive: Receive, declared: str | None, limit: int) -> byte
     return b"".join(chunks)
 
 
-async def _send_json(send: Send, status: int, payload: Any, *, allow: bool = False) -> None:
+async def send_json(send: Send, status: int, payload: Any, *, allow: bool = False) -> None:
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     if allow:
