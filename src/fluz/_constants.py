@@ -127,4 +127,4 @@ WEBHOOK_HANDLER_TIMEOUT: Final = 25.0
 # plausible schedule. The in-progress lease outlives the handler timeout.
 WEBHOOK_DEDUP_TTL: Final = 24 * 3600.0
 WEBHOOK_CLAIM_TTL: Final = WEBHOOK_HANDLER_TIMEOUT + 35.0
-WEBHOOK_DEDUP_MAX_EVENTS: Final = 100_000  # ~20 MB at most for the in-memory store
+WEBHOOK_DEDUP_MAX_EVENTS: Final = 100_000  # ~25 MiB for UUID ids (tests/bench_webhooks.py)
