@@ -42,6 +42,17 @@ ENV_SECRET = "FLUZ_WEBHOOK_SECRET"  # noqa: S105 (a variable name)
 LISTEN_PORT = 8787
 BAD_SIGNATURE = 1  # exit code of `verify` when the signature does not match
 
+EPILOG = f"""\
+The secret is read from ${ENV_SECRET} (or --secret-env NAME), never from a flag, and never
+printed.
+
+exit codes:
+  0    success
+  1    verify: bad signature or invalid body; send/trigger: the endpoint refused it
+  2    usage or configuration error (bad arguments, the secret missing ...)
+  5    could not reach the endpoint or the sandbox
+  130  interrupted"""
+
 _SIGNATURE = C.WEBHOOK_SIGNATURE_HEADER.lower().encode()
 _EVENT_ID = C.WEBHOOK_EVENT_ID_HEADER.lower().encode()
 
@@ -50,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fluz webhooks",
         description="Receive, check and send Fluz webhooks while building an endpoint.",
-        epilog=f"The secret is read from ${ENV_SECRET} (or --secret-env NAME), never a flag.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -127,6 +139,8 @@ def main(argv: Sequence[str]) -> int:
     except httpx.HTTPError as exc:
         print(f"fluz webhooks: could not reach the server ({type(exc).__name__})", file=sys.stderr)
         return ExitCode.UNREACHABLE
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
 
 
 class _UsageError(Exception):
