@@ -208,3 +208,46 @@ async def test_logs_name_type_id_and_outcome_but_no_secret_signature_or_values(
     for secret in ("VALUE-", SECRET, request["headers"]["X-HMAC-Signature"], "handler broke"):
         assert secret not in text
     assert SECRET not in repr(app)
+
+
+class BrokenStore(InMemoryEventStore):
+    """A shared store that fails on one of its calls (Redis down)."""
+
+    def __init__(self, failing: str) -> None:
+        super().__init__()
+        self.failing = failing
+
+    async def claim(self, event_id: str, lease: float) -> ClaimResult:
+        if self.failing == "claim":
+            raise ConnectionError("store down")
+        return await super().claim(event_id, lease)
+
+    async def complete(self, event_id: str, ttl: float) -> None:
+        if self.failing == "complete":
+            raise ConnectionError("store down")
+        await super().complete(event_id, ttl)
+
+    async def release(self, event_id: str) -> None:
+        if self.failing == "release":
+            raise ConnectionError("store down")
+        await super().release(event_id)
+
+
+async def test_a_store_that_cannot_claim_answers_503_before_the_handler_runs() -> None:
+    handler = Handler()
+    app = WebhookReceiver(handler, secret=SECRET, store=BrokenStore("claim"))
+    assert (await post(app, **signed(APPROVAL))).status_code == 503
+    assert handler.calls == 0
+
+
+async def test_a_store_that_cannot_complete_still_answers_200_for_work_done() -> None:
+    handler = Handler()
+    app = WebhookReceiver(handler, secret=SECRET, store=BrokenStore("complete"))
+    assert (await post(app, **signed(APPROVAL))).status_code == 200
+    assert handler.calls == 1
+
+
+async def test_a_store_that_cannot_release_still_answers_500_for_a_failed_handler() -> None:
+    handler = Handler(failures=1)
+    app = WebhookReceiver(handler, secret=SECRET, store=BrokenStore("release"))
+    assert (await post(app, **signed(APPROVAL))).status_code == 500

@@ -11,7 +11,11 @@ Status codes, chosen so that Fluz retries exactly when retrying can help:
 - 405 not a POST; 413 the body is over ``max_body_bytes``;
 - 409 another delivery of the same event is being processed right now: not 2xx, so
   should that one fail, Fluz's next retry is processed;
-- 500 the handler raised or timed out: the claim is released, Fluz retries.
+- 500 the handler raised or timed out: the claim is released, Fluz retries;
+- 503 the de-duplication store failed before the handler ran: Fluz retries.
+
+The handler runs before the answer (not after a 200): only then can its failure turn into
+the non-2xx that makes Fluz deliver again. Keep it well under Fluz's 30 s.
 
 Logs (logger ``fluz.webhooks``) carry the event type, the event id and the outcome, never
 the secret, the signature, or body values; a failing handler is logged by its exception
@@ -140,12 +144,17 @@ class WebhookReceiver:
         return await self._process(event, event_id)
 
     async def _process(self, event: WebhookEvent, event_id: str) -> tuple[int, str]:
-        claim = await self.store.claim(event_id, self.claim_ttl)
+        kind = event.event_type
+        try:
+            claim = await self.store.claim(event_id, self.claim_ttl)
+        except Exception as exc:  # the store is down: nothing done yet, let Fluz retry
+            logger.error("webhook %s %s: store claim failed (%s)", kind, event_id, _name(exc))
+            return 503, "event store unavailable"
         if claim is ClaimResult.DONE:
-            logger.info("webhook %s %s: duplicate, acknowledged", event.event_type, event_id)
+            logger.info("webhook %s %s: duplicate, acknowledged", kind, event_id)
             return 200, "duplicate"
         if claim is ClaimResult.IN_PROGRESS:
-            logger.info("webhook %s %s: already in progress", event.event_type, event_id)
+            logger.info("webhook %s %s: already in progress", kind, event_id)
             return 409, "in progress"
         try:
             with anyio.fail_after(self.handler_timeout):
@@ -154,15 +163,38 @@ class WebhookReceiver:
             # Cancelled too (server shutdown): the event was not processed, so the claim
             # must go or every retry would be refused until the lease expires.
             with anyio.CancelScope(shield=True):
-                await self.store.release(event_id)
+                await self._release(kind, event_id)
             if not isinstance(exc, Exception):
                 raise
-            what = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
-            logger.error("webhook %s %s: handler failed (%s)", event.event_type, event_id, what)
+            what = "timed out" if isinstance(exc, TimeoutError) else _name(exc)
+            logger.error("webhook %s %s: handler failed (%s)", kind, event_id, what)
             return 500, "handler failed"
-        await self.store.complete(event_id, self.dedup_ttl)
-        logger.info("webhook %s %s: processed", event.event_type, event_id)
+        try:
+            await self.store.complete(event_id, self.dedup_ttl)
+        except Exception as exc:
+            # The work is done: answering 500 would make Fluz redeliver, and once the claim's
+            # lease expired the event would be processed twice. So 200, and a loud log.
+            logger.error(
+                "webhook %s %s: processed, but not recorded as done (%s); a redelivery "
+                "after the claim's lease would be processed again",
+                kind,
+                event_id,
+                _name(exc),
+            )
+            return 200, "processed"
+        logger.info("webhook %s %s: processed", kind, event_id)
         return 200, "processed"
+
+    async def _release(self, kind: str | None, event_id: str) -> None:
+        try:
+            await self.store.release(event_id)
+        except Exception as exc:  # the lease expires on its own; retries wait until then
+            logger.error("webhook %s %s: store release failed (%s)", kind, event_id, _name(exc))
+
+
+def _name(exc: BaseException) -> str:
+    """An exception's class only: its message could quote the payload."""
+    return type(exc).__name__
 
 
 def request_headers(scope: Scope) -> dict[bytes, str]:
