@@ -292,3 +292,18 @@ def test_bad_webhook_options_are_refused(spec: str, message: str) -> None:
         SandboxOptions(webhook_encoding="base32")
     with pytest.raises(ValueError, match="retries"):
         SandboxOptions(webhook_retries=-1)
+
+
+def test_start_up_prints_the_signing_secret_and_the_endpoints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fluz.sandbox._cli import announce
+
+    url = "http://127.0.0.1:9/hook=APPROVAL_CREATE"
+    with SandboxServer(webhook_urls=[url], webhook_prefix="sha256=") as server:
+        announce(server)
+        secret = server.webhook_secret
+    out = capsys.readouterr().out
+    assert f"webhook key  {secret}" in out
+    assert "sha256=hex HMAC-SHA256" in out
+    assert url in out
