@@ -119,3 +119,27 @@ async def test_listen_verifies_prints_and_forwards_the_exact_delivery(endpoint: 
     assert "APPROVAL_CREATE evt-9  signature ok  forwarded: HTTP 503" in lines
     assert "BAD SIGNATURE" in lines
     assert "ap-1" not in lines  # no body unless --print-body
+
+
+def test_listen_with_sandbox_takes_its_secret_and_registers_itself(
+    fluz_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import uvicorn
+
+    served: list[ListenApp] = []
+
+    def run(server: uvicorn.Server) -> None:  # instead of serving until Ctrl-C
+        served.append(server.config.app)
+
+    monkeypatch.delenv("FLUZ_WEBHOOK_SECRET", raising=False)
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    argv = ["webhooks", "listen", "--sandbox", fluz_sandbox.base_url, "--port", "18799"]
+    assert main([*argv, "--events", "APPROVAL_CREATE"]) == 0
+    [app] = served
+    body = b'{"eventType": "APPROVAL_CREATE"}'
+    app.verifier.verify(body, WebhookVerifier(fluz_sandbox.webhook_secret).sign(body))
+    registered = httpx.get(f"{fluz_sandbox.admin_url}/webhooks").json()["endpoints"]
+    assert registered == ["http://127.0.0.1:18799/=APPROVAL_CREATE"]
+    assert fluz_sandbox.webhook_secret not in capsys.readouterr().out
