@@ -216,3 +216,12 @@ def test_repr_shows_type_and_id_but_no_payload_value() -> None:
     assert "e-1" in text
     for value in (*COMMON.values(), "777.77"):
         assert value not in text
+
+
+def test_import_fluz_does_not_import_the_webhooks_package() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, fluz; print('fluz.webhooks' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

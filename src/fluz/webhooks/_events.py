@@ -92,7 +92,7 @@ def _from(json_key: str, converter: Converter, *aliases: str) -> dict[str, Any]:
     return {"keys": (json_key, *aliases), "convert": converter}
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class WebhookEvent:
     """Base class of every event; also what an unknown event type parses into
     (:class:`UnknownEvent`).
@@ -127,12 +127,12 @@ class WebhookEvent:
         return f"<{type(self).__name__} event_type={self.event_type!r} event_id={self.event_id!r}>"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class UnknownEvent(WebhookEvent):
     """An event type this version does not know (or a body without a type key)."""
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class TransactionEvent(WebhookEvent):
     """Common fields of TRANSACTION_* (named as the GraphQL ``Transaction`` type)."""
 
@@ -149,21 +149,21 @@ class TransactionEvent(WebhookEvent):
     )
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class TransactionCreate(TransactionEvent):
     """TRANSACTION_CREATE: the user initiated a transaction."""
 
     EVENT_TYPE: ClassVar[str | None] = "TRANSACTION_CREATE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class TransactionUpdate(TransactionEvent):
     """TRANSACTION_UPDATE: a transaction the user initiated was updated."""
 
     EVENT_TYPE: ClassVar[str | None] = "TRANSACTION_UPDATE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class TransactionDecline(TransactionEvent):
     """TRANSACTION_DECLINE: a transaction the user initiated was declined."""
 
@@ -174,7 +174,7 @@ class TransactionDecline(TransactionEvent):
     )
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class WidgetEvent(WebhookEvent):
     """Common fields of WIDGET_* (no payload documented: amount and record id if sent)."""
 
@@ -182,28 +182,28 @@ class WidgetEvent(WebhookEvent):
     record_id: str | None = field(default=None, metadata=_from("recordId", _text, "transactionId"))
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class WidgetKycInitiation(WidgetEvent):
     """WIDGET_KYC_INITIATION: the user started KYC verification from the widget."""
 
     EVENT_TYPE: ClassVar[str | None] = "WIDGET_KYC_INITIATION"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class WidgetDepositComplete(WidgetEvent):
     """WIDGET_DEPOSIT_COMPLETE: the user sent (deposited) money into the application."""
 
     EVENT_TYPE: ClassVar[str | None] = "WIDGET_DEPOSIT_COMPLETE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class WidgetWithdrawComplete(WidgetEvent):
     """WIDGET_WITHDRAW_COMPLETE: the user received (withdrew) money from the application."""
 
     EVENT_TYPE: ClassVar[str | None] = "WIDGET_WITHDRAW_COMPLETE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ApprovalEvent(WebhookEvent):
     """Common fields of APPROVAL_* (docs: "Webhook Identifiers" approvalType and
     approvalCode, e.g. ``PAYOUT``/500402; APPROVAL_CREATE carries the approvalId)."""
@@ -214,28 +214,28 @@ class ApprovalEvent(WebhookEvent):
     status: str | None = field(default=None, metadata=_from("status", _text))
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ApprovalCreate(ApprovalEvent):
     """APPROVAL_CREATE: a pending approval request was created."""
 
     EVENT_TYPE: ClassVar[str | None] = "APPROVAL_CREATE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ApprovalApprove(ApprovalEvent):
     """APPROVAL_APPROVE: an approver approved the request."""
 
     EVENT_TYPE: ClassVar[str | None] = "APPROVAL_APPROVE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ApprovalDecline(ApprovalEvent):
     """APPROVAL_DECLINE: an approver declined the request."""
 
     EVENT_TYPE: ClassVar[str | None] = "APPROVAL_DECLINE"
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(frozen=True, kw_only=True, repr=False, eq=False)
 class ApprovalHandlerError(ApprovalEvent):
     """APPROVAL_HANDLER_ERROR: the approved action failed when Fluz carried it out."""
 
