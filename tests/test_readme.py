@@ -23,6 +23,7 @@ import pytest
 
 from fluz._cli import ExitCode
 from fluz._cli._parser import SUBCOMMANDS, build_parser
+from fluz._cli._webhooks import build_parser as webhooks_parser
 from fluz.sandbox import SandboxServer
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -118,6 +119,9 @@ def test_cli_lines_parse_with_the_real_parser() -> None:
         argv = shlex.split(line)[1:]
         if argv[0] == "sandbox":
             continue  # the sandbox's own parser; `fluz sandbox --help` is tested in test_cli
+        if argv[0] == "webhooks":
+            webhooks_parser().parse_args(argv[1:])  # its own parser, like the sandbox's
+            continue
         args = parser.parse_args(argv)  # exits (fails the test) on a flag that does not exist
         assert args.command in SUBCOMMANDS
 

@@ -110,3 +110,21 @@ BULK_ORDER_TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "FAILED"})
 
 # --------------------------------------------------------------------------- pagination
 MAX_PAGE_SIZE: Final = 20  # documented maximum of OffsetInput.limit
+
+# --------------------------------------------------------------------------- webhooks
+# The signature scheme is not in the stored docs (see fluz.webhooks._signature): these
+# defaults are the likeliest reading of "X-HMAC-Signature: <hmac_sha256_signature>".
+WEBHOOK_SIGNATURE_HEADER: Final = "X-HMAC-Signature"
+WEBHOOK_EVENT_ID_HEADER: Final = "X-Event-ID"
+WEBHOOK_DEFAULT_ENCODING: Final = "hex"
+# Fluz's bodies are small JSON objects; a body past this is refused (413) before verifying.
+WEBHOOK_MAX_BODY_BYTES: Final = 256 * 1024
+# Docs: answer within 30 s or the delivery counts as failed. The handler is cancelled a
+# little before, so that the claim is released and Fluz's retry is processed.
+WEBHOOK_HANDLER_TIMEOUT: Final = 25.0
+# De-duplication: an event id is remembered this long after it was processed. Fluz retries
+# up to 5 times with exponential backoff (intervals not documented): a day covers any
+# plausible schedule. The in-progress lease outlives the handler timeout.
+WEBHOOK_DEDUP_TTL: Final = 24 * 3600.0
+WEBHOOK_CLAIM_TTL: Final = WEBHOOK_HANDLER_TIMEOUT + 35.0
+WEBHOOK_DEDUP_MAX_EVENTS: Final = 100_000  # ~25 MiB for UUID ids (tests/bench_webhooks.py)

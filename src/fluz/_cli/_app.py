@@ -38,6 +38,10 @@ def run(argv: Sequence[str] | None = None, *, backend: str = "asyncio") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
         return serve_sandbox(argv[1:])
+    if argv[:1] == ["webhooks"]:
+        from ._webhooks import main as webhooks_main
+
+        return webhooks_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -134,5 +138,6 @@ def sandbox_exports(server: Any) -> str:
         "FLUZ_USER_ID": server.user_id,
         "FLUZ_ACCOUNT_ID": server.account_id,
         "FLUZ_SEAT_ID": server.seat_id,
+        "FLUZ_WEBHOOK_SECRET": server.webhook_secret,
     }
     return "\n".join(f"  export {name}={shlex.quote(value)}" for name, value in values.items())

@@ -35,6 +35,7 @@ SUBCOMMANDS = {
     "gift-cards": "list gift cards, page by page",
     "purchases": "list purchases, page by page",
     "wallet": "show balances, spend accounts and funding sources",
+    "webhooks": "listen for, verify, sign, send and trigger webhooks (`fluz webhooks --help`)",
 }
 
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: `fluz sandbox ...` is dispatched before parsing (its options
     # are the sandbox's own, see fluz._cli._app).
     commands.add_parser("sandbox", help=SUBCOMMANDS["sandbox"], add_help=False)
+    commands.add_parser("webhooks", help=SUBCOMMANDS["webhooks"], add_help=False)
 
     command("token")
 

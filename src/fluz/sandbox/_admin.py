@@ -13,6 +13,10 @@ POST   /_sandbox/advance-clock   {"seconds": 601}
 POST   /_sandbox/skip-delays     make pending reveals / bulk orders / addresses ready
 POST   /_sandbox/gift-cards      {"revealDelays": [0.5, 30], "merchantSlug": "starbucks"}:
                                  seed revealable cards -> {"readyAt": {gift card id: time}}
+GET    /_sandbox/webhooks        signing secret, endpoints, counters, deliveries
+POST   /_sandbox/webhooks/endpoints  {"url": "http://127.0.0.1:9000/hook", "events": [...]}
+DELETE /_sandbox/webhooks/endpoints  {"url": ...}
+POST   /_sandbox/webhooks/trigger    {"eventType": "TRANSACTION_DECLINE", "fields": {...}}
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from ._config import ADMIN_PATH, Faults
+from ._webhooks import admin_routes as webhook_routes
 
 if TYPE_CHECKING:
     from ._core import Sandbox
@@ -60,6 +65,7 @@ class AdminApi:
             ("POST", "/advance-clock"): self._advance_clock,
             ("POST", "/skip-delays"): self._skip_delays,
             ("POST", "/gift-cards"): self._add_gift_cards,
+            **webhook_routes(sandbox),
         }
 
     def _balances(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:

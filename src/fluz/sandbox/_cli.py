@@ -61,6 +61,26 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.issuer_delay,
         help="bulk orders / address approval, s",
     )
+    hooks = p.add_argument_group("webhooks (signed POSTs on purchases, transactions, approvals)")
+    hooks.add_argument(
+        "--webhook-url",
+        action="append",
+        default=[],
+        metavar="URL[=EVENT,EVENT]",
+        help="deliver events (default: all) to URL (repeatable)",
+    )
+    hooks.add_argument("--webhook-secret", default=None, help="signing secret (default: per seed)")
+    hooks.add_argument("--webhook-encoding", choices=("hex", "base64"), default="hex")
+    hooks.add_argument("--webhook-prefix", default="", help='e.g. "sha256=" (default: none)')
+    hooks.add_argument(
+        "--webhook-retries", type=int, default=defaults.webhook_retries, help="after the first"
+    )
+    hooks.add_argument(
+        "--webhook-backoff", type=float, default=defaults.webhook_backoff, help="first retry, s"
+    )
+    hooks.add_argument(
+        "--webhook-timeout", type=float, default=defaults.webhook_timeout, help="per POST, s"
+    )
     faults = p.add_argument_group("faults (targeted requests only; rates are fractions 0..1)")
     faults.add_argument("--latency", type=float, default=0.0, help="added seconds per operation")
     faults.add_argument("--unavailable-rate", type=float, default=0.0, help="answer HTTP 503")
@@ -99,6 +119,13 @@ def options_from(args: argparse.Namespace) -> SandboxOptions:
         reveal_delay_by_merchant=dict(args.reveal_delay_for),
         reveal_jitter=args.reveal_jitter,
         issuer_delay=args.issuer_delay,
+        webhook_urls=tuple(args.webhook_url),
+        webhook_secret=args.webhook_secret,
+        webhook_encoding=args.webhook_encoding,
+        webhook_prefix=args.webhook_prefix,
+        webhook_retries=args.webhook_retries,
+        webhook_backoff=args.webhook_backoff,
+        webhook_timeout=args.webhook_timeout,
         faults=Faults(
             latency=args.latency,
             unavailable_rate=args.unavailable_rate,
@@ -147,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def announce(server: SandboxServer) -> None:
     c, seeds = server.credentials, server.seed_data
+    scheme = server.options.webhook_prefix + server.options.webhook_encoding
     lines = [
         f"Fluz sandbox serving {server.url}",
         f"  admin        {server.admin_url}  (loopback only)",
@@ -157,6 +185,8 @@ def announce(server: SandboxServer) -> None:
         f"  seat id      {c.seat_id}",
         f"  bank card    {seeds.bank_card_id}",
         f"  bank account {seeds.bank_account_id}",
+        f"  webhooks     {', '.join(server.options.webhook_urls) or 'none (--webhook-url)'}",
+        f"  webhook key  {server.webhook_secret}   (X-HMAC-Signature: {scheme} HMAC-SHA256)",
         f"  options      {server.options.to_json()}",
         "Press Ctrl-C to stop.",
     ]

@@ -36,6 +36,11 @@ DEFAULT_SEED = 0
 DEFAULT_TOKEN_TTL = 600.0  # docs: "Sandbox Tokens expire after 10 minutes"
 DEFAULT_REVEAL_DELAY = 0.5  # long enough that a first reveal poll sees "not ready"
 DEFAULT_ISSUER_DELAY = 1.0
+# Webhook delivery (see _webhooks.py): docs say answer within 30 s, up to 5 retries with
+# exponential backoff; the intervals are not documented (ours: 1 s, doubling).
+DEFAULT_WEBHOOK_TIMEOUT = 30.0
+DEFAULT_WEBHOOK_RETRIES = 5
+DEFAULT_WEBHOOK_BACKOFF = 1.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,13 @@ class SandboxOptions:
     billing address for an authorized user's card. ``canary_prefix`` (e.g. ``"CANARY-"``)
     starts every gift-card code, PIN and redemption-URL token the sandbox makes, so that a
     test can search logs and error texts for leaked secrets.
+
+    Webhooks (see ``_webhooks``): ``webhook_urls`` are ``URL`` or ``URL=EVENT,EVENT``
+    specs; deliveries are signed with ``webhook_secret`` (default derived from the seed)
+    in ``webhook_encoding`` (hex|base64) after ``webhook_prefix``; each POST may take
+    ``webhook_timeout`` s, failures are retried ``webhook_retries`` times after
+    ``webhook_backoff`` s, doubling. Faults: ``webhook_delay`` s before the first attempt,
+    ``webhook_duplicate_rate`` of events sent twice, ``webhook_reorder`` swaps pairs.
     """
 
     seed: int = DEFAULT_SEED
@@ -153,6 +165,16 @@ class SandboxOptions:
     issuer_delay: float = DEFAULT_ISSUER_DELAY
     faults: Faults = NO_FAULTS
     canary_prefix: str = ""
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_encoding: str = "hex"
+    webhook_prefix: str = ""
+    webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT
+    webhook_retries: int = DEFAULT_WEBHOOK_RETRIES
+    webhook_backoff: float = DEFAULT_WEBHOOK_BACKOFF
+    webhook_delay: float = 0.0
+    webhook_duplicate_rate: float = 0.0
+    webhook_reorder: bool = False
 
     def __post_init__(self) -> None:
         durations = (
@@ -167,10 +189,32 @@ class SandboxOptions:
         if self.token_ttl <= 0:
             raise ValueError("token_ttl must be > 0")
         object.__setattr__(self, "reveal_delay_by_merchant", dict(self.reveal_delay_by_merchant))
+        self._check_webhooks()
+
+    def _check_webhooks(self) -> None:
+        if isinstance(self.webhook_urls, str):  # one URL, not its letters
+            object.__setattr__(self, "webhook_urls", (self.webhook_urls,))
+        object.__setattr__(self, "webhook_urls", tuple(self.webhook_urls))
+        if self.webhook_urls:
+            from ._webhooks import parse_endpoint
+
+            for spec in self.webhook_urls:
+                parse_endpoint(spec)
+        if self.webhook_encoding not in ("hex", "base64"):
+            raise ValueError("webhook_encoding must be hex or base64")
+        if self.webhook_secret == "":
+            raise ValueError("webhook_secret must not be empty")
+        durations = (self.webhook_timeout, self.webhook_backoff, self.webhook_delay)
+        if any(not (math.isfinite(d) and d >= 0) for d in durations) or not self.webhook_timeout:
+            raise ValueError("webhook durations must be finite and >= 0 (timeout > 0)")
+        if self.webhook_retries < 0 or not 0.0 <= self.webhook_duplicate_rate <= 1.0:
+            raise ValueError("webhook_retries must be >= 0, webhook_duplicate_rate in [0, 1]")
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["faults"] = self.faults.to_json()
+        data["webhook_urls"] = list(self.webhook_urls)
+        data["webhook_secret"] = None if self.webhook_secret is None else "[hidden]"
         return data
 
 

@@ -28,6 +28,7 @@ from ._idempotency import IdempotencyStore
 from ._seed import build_state
 from ._state import Account, Clock, Counters, Merchant, SandboxState
 from ._types import AccountBalances, SandboxCounters, SandboxCredentials, SeedData
+from ._webhooks import WebhookDispatcher
 
 
 class Sandbox:
@@ -39,6 +40,8 @@ class Sandbox:
         self.idempotency = IdempotencyStore()
         self.faults = FaultInjector()
         self._initial_options = options
+        self.options = options
+        self.webhooks = WebhookDispatcher(self)
         self.reset()
 
     # -- control ----------------------------------------------------------------------------
@@ -58,6 +61,7 @@ class Sandbox:
         self.counters = Counters()
         self.idempotency.clear()
         self.faults.configure(options.faults, options.seed)
+        self.webhooks.reset()
 
     def configure(self, **changes: Any) -> None:
         """Change runtime options (all of SandboxOptions but seed); ValueError if unknown."""
@@ -69,6 +73,8 @@ class Sandbox:
         self.options = dataclasses.replace(self.options, **changes)
         if "faults" in changes:
             self.faults.configure(self.options.faults, self.options.seed)
+        if any(name.startswith("webhook_") for name in changes):
+            self.webhooks.configure()
 
     def set_faults(self, faults: Faults) -> None:
         self.configure(faults=faults)

@@ -33,6 +33,7 @@ from ._config import (
 from ._core import Sandbox
 from ._server import TRANSPORT_EXTENSION, SandboxApp
 from ._types import AccountBalances, SandboxCounters, SandboxCredentials, SeedData
+from ._webhooks import WebhookControls
 
 T = TypeVar("T")
 START_TIMEOUT = 15.0
@@ -81,7 +82,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class SandboxServer:
+class SandboxServer(WebhookControls):
     """A Fluz-compatible GraphQL server on a real socket, with in-memory seeded state.
 
     Use it as a context manager, sync or async (asyncio and trio alike)::

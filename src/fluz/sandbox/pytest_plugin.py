@@ -11,6 +11,8 @@ Fixtures:
       def test_retry(fluz_sandbox): ...
 
   (any runtime SandboxOptions field, plus ``seed``; ``faults`` may be a Faults or a dict).
+  Webhooks: ``webhook_urls=[f"{url}=APPROVAL_CREATE"]`` registers endpoints for the test,
+  ``webhook_backoff=0.01`` makes retries fast; ``fluz_sandbox.webhook_secret`` signs.
 - ``fluz_sandbox_factory``: ``factory(**options) -> SandboxServer`` starting a dedicated
   server (its own port and state) that stops at the end of the test.
 - ``fluz_sandbox_session``: the session-wide server behind ``fluz_sandbox``, not reset.
@@ -38,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(**options): options for the fluz_sandbox fixture "
         "(seed, token_ttl, reveal_delay, reveal_delay_by_merchant, reveal_jitter, "
-        "issuer_delay, canary_prefix, faults)",
+        "issuer_delay, canary_prefix, faults, webhook_* options)",
     )
 
 

@@ -224,6 +224,7 @@ def record(
         attachment_id=notes.get("attachment_id"),
     )
     account.transactions.append(transaction)
+    ctx.sandbox.webhooks.transaction("TRANSACTION_CREATE", account, transaction)
     return transaction
 
 

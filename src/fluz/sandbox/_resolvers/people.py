@@ -209,6 +209,7 @@ def _submit(ctx: RequestContext, approval_type: str, code: int) -> dict[str, Any
         created_at=ctx.sandbox.clock.datetime(),
     )
     ctx.account.approvals.append(approval)
+    ctx.sandbox.webhooks.approval("APPROVAL_CREATE", ctx.account, approval)
     # Docs: the request returns a messageId, not the approvalId (that comes via
     # approvalRequests or the APPROVAL_CREATE webhook).
     return {"success": True, "message_id": approval.message_id, "error": None}
@@ -268,6 +269,7 @@ def _decide(ctx: RequestContext, approval_id: str, status: str, action: str) -> 
     if approval.status != "PENDING":
         raise invalid(f"approval {approval_id} was already {approval.status.lower()}")
     approval.status = status
+    ctx.sandbox.webhooks.approval(f"APPROVAL_{action}", ctx.account, approval)
     return {"success": True, "approval_id": approval_id, "action": action}
 
 

@@ -85,4 +85,5 @@ def update_transaction_metadata(ctx: RequestContext, *, input: dict[str, Any]) -
     for name in ("memo", "transaction_category", "attachment_id"):
         if input.get(name) is not None:
             setattr(transaction, name, input[name])
+    ctx.sandbox.webhooks.transaction("TRANSACTION_UPDATE", ctx.account, transaction)
     return {"success": True, "error": None}
