@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._auth import (
@@ -22,7 +22,7 @@ from ._auth import (
     split_authorization,
 )
 from ._config import RUNTIME_OPTIONS, Faults, SandboxOptions
-from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SandboxError
+from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SERVER_ERROR, SandboxError
 from ._faults import FaultInjector, FaultPlan
 from ._idempotency import IdempotencyStore
 from ._seed import build_state
@@ -39,6 +39,10 @@ class Sandbox:
         self.idempotency = IdempotencyStore()
         self.faults = FaultInjector()
         self._initial_options = options
+        # Bumped by every reset: a request started under an older generation (e.g. one
+        # sleeping in injected latency when a test's fixture resets) must not commit into the
+        # fresh world the next test sees (see RequestContext.ensure_current).
+        self.generation = 0
         self.reset()
 
     # -- control ----------------------------------------------------------------------------
@@ -49,6 +53,7 @@ class Sandbox:
         User tokens stay verifiable (the signing secret lives as long as the server), but
         refresh tokens and idempotency keys are forgotten.
         """
+        self.generation += 1
         options = self._initial_options
         if seed is not None:
             options = dataclasses.replace(options, seed=seed)
@@ -220,20 +225,33 @@ class Sandbox:
 
 @dataclass
 class RequestContext:
-    """``info.context`` of every resolver: the sandbox, the caller, the request."""
+    """``info.context`` of every resolver: the sandbox, the caller, the request.
+
+    ``state`` and ``counters`` are those of the sandbox generation the request started in,
+    so a request that outlives a reset can only ever touch the discarded world.
+    """
 
     sandbox: Sandbox
     principal: Principal
     request_id: str
     plan: FaultPlan
+    generation: int = field(init=False)
+    state: SandboxState = field(init=False)
+    counters: Counters = field(init=False)
 
-    @property
-    def state(self) -> SandboxState:
-        return self.sandbox.state
+    def __post_init__(self) -> None:
+        self.generation = self.sandbox.generation
+        self.state = self.sandbox.state
+        self.counters = self.sandbox.counters
 
-    @property
-    def counters(self) -> Counters:
-        return self.sandbox.counters
+    def ensure_current(self) -> None:
+        """SandboxError(GE-9999) when the sandbox was reset since this request started: its
+        work is abandoned before it changes anything, in the old world or the new."""
+        if self.generation != self.sandbox.generation:
+            raise SandboxError(
+                SERVER_ERROR,
+                "The sandbox was reset while this request was in flight; nothing was done",
+            )
 
     @property
     def now(self) -> float:

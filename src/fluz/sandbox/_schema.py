@@ -106,6 +106,7 @@ def _guard(name: str, resolver: Callable[..., Any]) -> Callable[..., Any]:
 
     async def delayed(ctx: RequestContext, arguments: dict[str, Any]) -> Any:
         await asyncio.sleep(ctx.plan.latency)
+        ctx.ensure_current()  # a reset while we slept fences this request off
         return resolver(ctx, **arguments)
 
     async def settle(outcome: Awaitable[Any]) -> Any:
