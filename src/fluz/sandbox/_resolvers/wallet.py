@@ -349,13 +349,14 @@ def withdraw_cash_balance(ctx: RequestContext, *, input: dict[str, Any]) -> dict
     if method == "VENMO" and source is not None:
         raise invalid("method VENMO takes no bank account, bank card or PayPal id")
     origin = input.get("source") or "CASH_BALANCE"
+    paypal_email = paypal(account, input["paypal_vault_id"]).email if method == "PAYPAL" else None
     spend_account = None
+    # The debit is the last step that can fail (BAL-0001): nothing changed before it.
     if origin == "REWARDS_BALANCE":
         debit(account.rewards, amount, "rewards balance")
     else:
         spend_account = cash_balance(account, input.get("cash_balance_id"))
         debit(spend_account, amount, "cash balance")
-    paypal_email = paypal(account, input["paypal_vault_id"]).email if method == "PAYPAL" else None
     withdraw = _withdraw_record(
         ctx,
         amount,
