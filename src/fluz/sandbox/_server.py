@@ -280,9 +280,14 @@ class SandboxApp:
         if plan.failure == "drop_after_commit":
             return ABORT  # the work is done and stays done; the client never hears of it
         payload: dict[str, Any] = {"data": result.data}
+        status = 200
         if result.errors:
             payload["errors"] = [format_error(e) for e in result.errors]
-        return Reply(200, payload)
+            # An unexpected failure (GE-9999) is a server error, HTTP 500, as the README's
+            # error table says; documented failures (AR-0001, AUTH-0008...) stay HTTP 200.
+            if any(e["extensions"]["code"] == SERVER_ERROR for e in payload["errors"]):
+                status = 500
+        return Reply(status, payload)
 
 
 def _parse_request(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | Reply:
