@@ -17,10 +17,19 @@ LISTEN_BACKLOG = 2048  # bursts of hundreds of concurrent connections in the tes
 
 # -- request limits (a request over a limit gets a clear 4xx, never a crash) -----------------
 MAX_BODY_BYTES = 1 << 20  # 413 above this
+# Every character counts, comments and whitespace included: the parser's token limit skips
+# comments, yet each comment is a token the parsed document keeps (~100 bytes per character
+# for comment-only lines). Our largest operation is ~5 KB, the standard introspection ~1.5 KB.
+MAX_QUERY_CHARS = 64 * 1024
 MAX_LEXICAL_TOKENS = 20_000  # parser guard, checked before validation
 MAX_QUERY_DEPTH = 15  # selection-set nesting; the standard introspection query needs 13
 MAX_QUERY_FIELDS = 1_500  # fields after expanding fragments: bounds "very wide" queries
-DOCUMENT_CACHE_SIZE = 512  # parsed + validated documents kept per process
+# Parsed + validated documents kept per process, bounded by their estimated size (the query's
+# characters times the measured worst case per character), not by their number: 64 MiB
+# holds ~10 documents of the maximum size, or ~700 of the client's own operations. Failed
+# documents are never cached.
+DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024
+DOCUMENT_BYTES_PER_CHAR = 100
 
 # -- Fluz rules -------------------------------------------------------------------------------
 PAGE_LIMIT_DEFAULT = 20  # docs: limit default 20 ...

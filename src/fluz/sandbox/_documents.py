@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,14 @@ from graphql import (
     validate,
 )
 
-from ._config import DOCUMENT_CACHE_SIZE, MAX_LEXICAL_TOKENS, MAX_QUERY_DEPTH, MAX_QUERY_FIELDS
+from ._config import (
+    DOCUMENT_BYTES_PER_CHAR,
+    DOCUMENT_CACHE_BYTES,
+    MAX_LEXICAL_TOKENS,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_DEPTH,
+    MAX_QUERY_FIELDS,
+)
 from ._errors import PARSE_FAILED, VALIDATION_FAILED
 from ._schema import executable_schema
 
@@ -58,13 +66,75 @@ _TOKEN_LIMIT = next(
 _PARSER_LIMITS: dict[str, Any] = {_TOKEN_LIMIT: MAX_LEXICAL_TOKENS} if _TOKEN_LIMIT else {}
 
 
-@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def prepare(query: str) -> PreparedDocument:
-    """Parse, check the size limits, then validate against the schema.
+class DocumentCache:
+    """Least-recently-used prepared documents, bounded by their estimated bytes.
 
-    Sizes are checked before validation, whose cost grows with the square of a document's
-    fields: a huge document is refused cheaply.
+    Shared by every server of the process (each on its own thread), hence the lock.
     """
+
+    def __init__(self, budget: int = DOCUMENT_CACHE_BYTES) -> None:
+        self.budget = budget
+        self.size = 0
+        self._entries: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def cost(query: str) -> int:
+        return len(query) * DOCUMENT_BYTES_PER_CHAR
+
+    def get(self, query: str) -> PreparedDocument | None:
+        with self._lock:
+            found = self._entries.get(query)
+            if found is not None:
+                self._entries.move_to_end(query)
+            return found
+
+    def put(self, query: str, prepared: PreparedDocument) -> None:
+        cost = self.cost(query)
+        if cost > self.budget:
+            return
+        with self._lock:
+            if query in self._entries:
+                return
+            self._entries[query] = prepared
+            self.size += cost
+            while self.size > self.budget:
+                evicted, _ = self._entries.popitem(last=False)
+                self.size -= self.cost(evicted)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.size = 0
+
+
+DOCUMENTS = DocumentCache()
+
+
+def prepare(query: str) -> PreparedDocument:
+    """The query parsed, within the size limits and validated against the schema.
+
+    Every character counts toward MAX_QUERY_CHARS (checked before parsing). Sizes are
+    checked before validation, whose cost grows with the square of a document's fields: a
+    huge document is refused cheaply. Only documents that can run are cached: a failure is
+    recomputed (cheaply: it is bounded like any document) rather than kept.
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        refusal = f"Query is too large: {len(query)} characters (limit {MAX_QUERY_CHARS})"
+        return PreparedDocument(errors=(GraphQLError(refusal),), error_code=VALIDATION_FAILED)
+    cached = DOCUMENTS.get(query)
+    if cached is not None:
+        return cached
+    prepared = _prepare(query)
+    if prepared.error_code is None:
+        DOCUMENTS.put(query, prepared)
+    return prepared
+
+
+def _prepare(query: str) -> PreparedDocument:
     try:
         document = parse(query, **_PARSER_LIMITS)
     except GraphQLError as error:
