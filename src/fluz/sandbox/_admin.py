@@ -103,7 +103,7 @@ class AdminApi:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from ._server import read_body, send_json
+        from ._server import BodyTimeout, read_body, send_json
 
         if not _is_loopback(scope.get("client")):
             await send_json(send, 403, {"error": "the admin endpoint is loopback-only"}, [])
@@ -115,7 +115,12 @@ class AdminApi:
                 send, 404, {"error": f"no admin route {route[0]} {route[1] or '/'}"}, []
             )
             return
-        raw = await read_body(receive, None)
+        try:
+            raw = await read_body(receive, None)
+        except BodyTimeout:
+            headers = [(b"connection", b"close")]
+            await send_json(send, 408, {"error": "request body not received in time"}, headers)
+            return
         try:
             body = json.loads(raw) if raw and raw.strip() else {}
             if not isinstance(body, dict):

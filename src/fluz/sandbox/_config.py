@@ -15,6 +15,16 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 LISTEN_BACKLOG = 2048  # bursts of hundreds of concurrent connections in the tests
 
+# -- connections: it listens on a developer's machine, so no client may hold it forever -------
+KEEP_ALIVE_TIMEOUT = 5  # an idle keep-alive connection is closed (uvicorn timeout_keep_alive)
+HEADERS_TIMEOUT = 10.0  # a connection must deliver a request's headers within this, or close
+BODY_TIMEOUT = 10.0  # the whole body must arrive within this after the headers: HTTP 408
+MAX_HEADER_BYTES = 16 * 1024  # request line + headers (uvicorn h11_max_incomplete_event_size)
+# Open connections; at the cap the longest-idle one is closed to make room for a new one, and
+# uvicorn answers 503 when all are busy (limit_concurrency). Never more than half the
+# process's file descriptors: the in-process server shares them with the test suite.
+MAX_CONNECTIONS = 1000
+
 # -- request limits (a request over a limit gets a clear 4xx, never a crash) -----------------
 MAX_BODY_BYTES = 1 << 20  # 413 above this
 # Every character counts, comments and whitespace included: the parser's token limit skips

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -26,7 +27,11 @@ from ._config import (
     ADMIN_PATH,
     DEFAULT_HOST,
     GRAPHQL_PATH,
+    HEADERS_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT,
     LISTEN_BACKLOG,
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
     Faults,
     SandboxOptions,
 )
@@ -41,10 +46,23 @@ STOP_TIMEOUT = 10.0
 
 class _TransportExposingH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, also handing the connection's transport to the app (in
-    ``scope["extensions"]``) so that an injected fault can reset the connection."""
+    ``scope["extensions"]``) so that an injected fault can reset the connection.
+
+    It also bounds what a client can hold, which uvicorn does not: a connection must deliver
+    a request's headers within HEADERS_TIMEOUT of connecting or of its previous response (an
+    idle or trickling client is closed), and at the connection cap the longest-idle
+    connection is closed to make room. (uvicorn's own timeout_keep_alive is re-armed by every
+    byte received, so alone it never closes a slow client; bodies: see read_body.)
+    """
+
+    _headers_timer: asyncio.TimerHandle | None = None
+    _last_active = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._last_active = self.loop.time()
+        self._arm_headers_timer()
+        self._make_room()
         # asyncio only sets TCP_NODELAY when the listening socket says proto=IPPROTO_TCP,
         # which a socket we bind ourselves does not: without it every response waits ~40 ms
         # (Nagle's algorithm against the client's delayed ACK).
@@ -58,6 +76,60 @@ class _TransportExposingH11Protocol(H11Protocol):
             await app(scope, receive, send)
 
         self.app = app_with_transport
+
+    def data_received(self, data: bytes) -> None:
+        self._last_active = self.loop.time()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # a request's headers are in
+            self._disarm_headers_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._last_active = self.loop.time()
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._arm_headers_timer()  # waiting for the next request's headers
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_headers_timer()
+        super().connection_lost(exc)
+
+    def _arm_headers_timer(self) -> None:
+        self._disarm_headers_timer()
+        self._headers_timer = self.loop.call_later(HEADERS_TIMEOUT, self.transport.close)
+
+    def _disarm_headers_timer(self) -> None:
+        if self._headers_timer is not None:
+            self._headers_timer.cancel()
+            self._headers_timer = None
+
+    @property
+    def _idle(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _make_room(self) -> None:
+        """At the cap, close the longest-idle other connection (if any is idle)."""
+        cap = self.config.limit_concurrency
+        if cap is None or len(self.connections) < cap:
+            return
+        idle = [
+            c
+            for c in self.connections
+            if isinstance(c, _TransportExposingH11Protocol) and c is not self and c._idle
+        ]
+        if idle:
+            min(idle, key=lambda c: c._last_active).transport.close()
+
+
+def connection_cap() -> int:
+    """MAX_CONNECTIONS, or half the process's file-descriptor limit if that is lower."""
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimit to respect
+        return MAX_CONNECTIONS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(1, min(MAX_CONNECTIONS, soft // 2))
 
 
 class _Server(uvicorn.Server):
@@ -348,4 +420,7 @@ def uvicorn_config(app: SandboxApp) -> uvicorn.Config:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        limit_concurrency=connection_cap(),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
