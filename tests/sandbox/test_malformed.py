@@ -220,3 +220,24 @@ def test_the_document_cache_is_bounded_by_bytes_not_by_count(
 
     assert _retained_after(send) < 8 * 1024 * 1024
     assert DOCUMENTS.size <= DOCUMENTS.budget
+
+
+def test_aliased_introspection_counts_toward_a_cost_limit(http: Endpoint) -> None:
+    from graphql import get_introspection_query
+
+    # 166 x 5 fields passes the field limit, yet each alias walks every type: seconds of CPU.
+    flood = (
+        "{ "
+        + " ".join(f"a{n}: __schema {{ types {{ name fields {{ name }} }} }}" for n in range(166))
+        + " }"
+    )
+    message = rejected(http.post(json={"query": flood}), 400, "GRAPHQL_VALIDATION_FAILED")
+    assert "Introspection" in message
+    standard = get_introspection_query(descriptions=True)
+    twice = standard.replace("__schema {", "b: __schema { types { ...FullType } } __schema {", 1)
+    assert "Introspection" in rejected(
+        http.post(json={"query": twice}), 400, "GRAPHQL_VALIDATION_FAILED"
+    )
+    assert http.post(json={"query": standard}).status_code == 200
+    few = '{ a: __type(name: "Query") { name } b: __type(name: "Mutation") { name } }'
+    assert http.post(json={"query": few}).status_code == 200

@@ -34,6 +34,11 @@ MAX_QUERY_CHARS = 64 * 1024
 MAX_LEXICAL_TOKENS = 20_000  # parser guard, checked before validation
 MAX_QUERY_DEPTH = 15  # selection-set nesting; the standard introspection query needs 13
 MAX_QUERY_FIELDS = 1_500  # fields after expanding fragments: bounds "very wide" queries
+# Estimated values an operation's __schema/__type selections produce (list fields weighted by
+# their average size in our schema, so aliases multiply). The standard introspection query
+# estimates ~29,000 (~32,500 with every option); 166 aliased __schema { types { fields } }
+# ~184,000 (1.3 s of CPU, 3 MB). The limit admits one full introspection, not a flood.
+MAX_INTROSPECTION_COST = 50_000
 # Parsed + validated documents kept per process, bounded by their estimated size (the query's
 # characters times the measured worst case per character), not by their number: 64 MiB
 # holds ~10 documents of the maximum size, or ~700 of the client's own operations. Failed
