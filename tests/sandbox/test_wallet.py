@@ -478,3 +478,46 @@ def test_addresses_and_mccs(api: Api) -> None:
     assert api.sandbox.seed_data.address_id in [a["userAddressId"] for a in addresses]
     codes = [m["code"] for m in api.data("{ getMccList { code description } }")["getMccList"]]
     assert "5812" in codes
+
+
+# -- bounded per account: stored results and spend accounts ----------------------------------
+
+CREATE_SPEND = "mutation($n: String!) { createUserCashBalance(input: {nickname: $n}) { status } }"
+
+
+MAX_SPEND_ACCOUNTS = 100  # the sandbox's limit (closed ones included)
+
+
+def _fill_spend_accounts(api: Api) -> None:
+    for n in range(MAX_SPEND_ACCOUNTS - len(api.sandbox.balances().cash)):
+        api.data(CREATE_SPEND, {"n": f"spend {n}"})
+
+
+def test_spend_accounts_per_account_are_capped(api: Api) -> None:
+    _fill_spend_accounts(api)
+    refused = api.error(CREATE_SPEND, {"n": "one too many"})
+    assert refused["extensions"]["code"] == "AR-0001"
+    assert "at most 100 spend accounts" in refused["message"]
+
+
+def test_stored_deposit_results_do_not_copy_every_spend_account(api: Api) -> None:
+    import gc
+    import tracemalloc
+
+    _fill_spend_accounts(api)
+    bank_account = api.sandbox.seed_data.bank_account_id
+    first = {"idempotencyKey": new_key(), "amount": 1, "bankAccountId": bank_account}
+    original = api.data(DEPOSIT, {"input": first})
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for _ in range(100):
+            fields = {"idempotencyKey": new_key(), "amount": 1, "bankAccountId": bank_account}
+            api.data(DEPOSIT, {"input": fields})
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 100 stored results x 100 spend accounts: copying each is ~2.6 MB, sharing ~0.5 MB.
+    assert retained < 1_500_000
+    assert api.data(DEPOSIT, {"input": first}) == original  # the replay is still the original

@@ -54,6 +54,9 @@ REFRESH_TOKEN_TTL = 60 * 24 * 3600.0  # docs (OAuth page): refresh tokens live 6
 # `sub` of the docs' sample token (a claim value, not a secret)
 TOKEN_SUBJECT = "transactional-graph-service"  # noqa: S105
 MIN_VIRTUAL_CARD_SPEND_LIMIT = 5  # docs: spendLimit min $5
+# The docs give no limit; sandbox DECISION to bound memory: every balances view (kept by
+# each idempotent deposit/withdrawal for replay) lists all of an account's spend accounts.
+MAX_SPEND_ACCOUNTS = 100  # per account, closed ones included (they stay listed)
 
 # -- defaults of the options below ----------------------------------------------------------
 DEFAULT_SEED = 0

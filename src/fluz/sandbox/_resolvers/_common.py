@@ -227,9 +227,20 @@ def record(
     return transaction
 
 
+def frozen(balance: UserCashBalance) -> UserCashBalance:
+    """A copy of ``balance`` as it is now. Views taken while it is unchanged share one copy,
+    so a stored idempotent result costs a pointer per spend account, not a copy of each."""
+    kept = balance.snapshot
+    if kept is None or kept != balance:
+        kept = copy.copy(balance)
+        kept.snapshot = None
+        balance.snapshot = kept
+    return kept
+
+
 def balances_view(account: Account) -> dict[str, Any]:
     """UserBalances as of now: a snapshot, so an idempotent replay shows the original."""
-    spend_accounts = [copy.copy(b) for b in account.cash_balances]
+    spend_accounts = [frozen(b) for b in account.cash_balances]
     active = [b for b in spend_accounts if b.status == "ACTIVE"]
     cash = Balance(
         available=sum((b.available for b in active), Decimal(0)),

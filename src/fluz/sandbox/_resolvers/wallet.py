@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .._config import MAX_SPEND_ACCOUNTS
 from .._core import RequestContext
 from .._errors import RECIPIENT_NOT_FOUND, SandboxError, invalid
 from .._state import (
@@ -199,6 +200,12 @@ def delete_bank_card(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
 
 @operation("createUserCashBalance")
 def create_user_cash_balance(ctx: RequestContext, *, input: dict[str, Any]) -> UserCashBalance:
+    """AR-0001 beyond MAX_SPEND_ACCOUNTS (a sandbox limit, see there)."""
+    if len(ctx.account.cash_balances) >= MAX_SPEND_ACCOUNTS:
+        raise invalid(
+            f"An account has at most {MAX_SPEND_ACCOUNTS} spend accounts (closed ones "
+            "included) in the sandbox"
+        )
     balance = UserCashBalance(
         user_cash_balance_id=ctx.state.new_id(),
         nickname=text(input["nickname"], "nickname", 2, 100),
