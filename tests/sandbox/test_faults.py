@@ -157,3 +157,78 @@ def test_admin_endpoint_is_loopback_only() -> None:
     assert _is_loopback(("::1", 5000))
     assert not _is_loopback(("192.168.1.20", 5000))
     assert not _is_loopback(None)
+
+
+# -- the admin endpoint cannot be driven by a web page -------------------------------------
+
+
+def test_admin_refuses_a_host_header_that_is_not_loopback(fluz_sandbox: SandboxServer) -> None:
+    # DNS rebinding: a page on evil.example re-resolved to 127.0.0.1 sends its own Host.
+    with httpx.Client() as http:
+        read = http.get(fluz_sandbox.admin_url, headers={"host": "evil.example"})
+        advanced = http.post(
+            fluz_sandbox.admin_url + "/advance-clock",
+            json={"seconds": 601},
+            headers={"host": f"evil.example:{fluz_sandbox.port}"},
+        )
+        described = http.get(fluz_sandbox.admin_url).json()
+    assert (read.status_code, advanced.status_code) == (403, 403)
+    assert fluz_sandbox.api_key not in read.text
+    assert described["clockOffset"] == 0
+    with httpx.Client() as http:
+        for host in (f"localhost:{fluz_sandbox.port}", f"[::1]:{fluz_sandbox.port}"):
+            assert http.get(fluz_sandbox.admin_url, headers={"host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"origin": "https://evil.example"}, id="other-site"),
+        pytest.param({"origin": "null"}, id="opaque-origin"),
+        pytest.param({"origin": "http://127.0.0.1:1"}, id="other-local-port"),
+        pytest.param({"sec-fetch-site": "cross-site"}, id="sec-fetch-site"),
+    ],
+)
+def test_admin_refuses_cross_origin_requests(
+    fluz_sandbox: SandboxServer, headers: dict[str, str]
+) -> None:
+    with httpx.Client() as http:
+        reset = http.post(fluz_sandbox.admin_url + "/skip-delays", headers=headers)
+        read = http.get(fluz_sandbox.admin_url, headers=headers)
+    assert (reset.status_code, read.status_code) == (403, 403)
+    assert fluz_sandbox.api_key not in read.text
+
+
+def test_admin_accepts_its_own_origin(fluz_sandbox: SandboxServer) -> None:
+    origin = f"http://127.0.0.1:{fluz_sandbox.port}"
+    with httpx.Client() as http:
+        response = http.get(fluz_sandbox.admin_url, headers={"origin": origin})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        pytest.param("text/plain", b'{"seconds": 601}', id="text-plain"),
+        pytest.param("application/x-www-form-urlencoded", b"seconds=601", id="form"),
+        pytest.param(None, b'{"seconds": 601}', id="no-content-type"),
+    ],
+)
+def test_admin_refuses_bodies_that_are_not_json(
+    fluz_sandbox: SandboxServer, content_type: str | None, content: bytes
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    with httpx.Client() as http:
+        response = http.post(
+            fluz_sandbox.admin_url + "/advance-clock", content=content, headers=headers
+        )
+        described = http.get(fluz_sandbox.admin_url).json()
+    assert response.status_code == 415
+    assert described["clockOffset"] == 0
+
+
+def test_admin_bodies_are_capped(fluz_sandbox: SandboxServer) -> None:
+    delays = [0.5] * 100_000  # ~500 KB
+    with httpx.Client() as http:
+        response = http.post(fluz_sandbox.admin_url + "/gift-cards", json={"revealDelays": delays})
+    assert response.status_code == 413

@@ -24,20 +24,68 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from ._config import ADMIN_PATH, Faults
+from ._config import ADMIN_MAX_BODY_BYTES, ADMIN_PATH, Faults
 
 if TYPE_CHECKING:
     from ._core import Sandbox
     from ._server import Receive, Scope, Send
 
 
-def _is_loopback(client: Any) -> bool:
-    if not client:
-        return False
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP, IPv4-mapped IPv6 (``::ffff:127.0.0.1``) included."""
+    host = host.strip().rstrip(".").lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(client[0]).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def _is_loopback(client: Any) -> bool:
+    return bool(client) and is_loopback_host(str(client[0]))
+
+
+def _split_host(value: str) -> tuple[str, str]:
+    """("host", "port") of a Host header value or an origin's authority."""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        return host, rest.removeprefix(":")
+    host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    return host, port
+
+
+def _refusal(scope: Scope) -> tuple[int, str] | None:
+    """Why a request may not use the admin API: it must come from loopback, name a loopback
+    Host (a DNS-rebinding page names its own domain), and, when a browser says where it
+    comes from, be same-origin. A web page the developer visits can then neither read the
+    API key from ``GET /_sandbox`` nor reset or re-configure the sandbox."""
+    if not _is_loopback(scope.get("client")):
+        return 403, "the admin endpoint is loopback-only"
+    headers: dict[bytes, str] = {}
+    for key, value in scope["headers"]:
+        headers.setdefault(bytes(key).lower(), bytes(value).decode("latin-1"))
+    host, port = _split_host(headers.get(b"host", ""))
+    if not is_loopback_host(host):
+        return 403, "the admin endpoint needs a loopback Host header (127.0.0.1, localhost)"
+    origin = headers.get(b"origin")
+    if origin is not None:
+        scheme, _, authority = origin.partition("://")
+        origin_host, origin_port = _split_host(authority)
+        if scheme != "http" or not is_loopback_host(origin_host) or origin_port != port:
+            return 403, "the admin endpoint refuses cross-origin requests"
+    if headers.get(b"sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return 403, "the admin endpoint refuses cross-site requests"
+    content_type = headers.get(b"content-type")
+    if content_type is not None and content_type.split(";")[0].strip().lower() != (
+        "application/json"
+    ):
+        return 415, "admin request bodies must be application/json"
+    return None
 
 
 Handler = Callable[[dict[str, Any], dict[str, list[str]]], Any]
@@ -105,8 +153,9 @@ class AdminApi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from ._server import BodyTimeout, read_body, send_json
 
-        if not _is_loopback(scope.get("client")):
-            await send_json(send, 403, {"error": "the admin endpoint is loopback-only"}, [])
+        refusal = _refusal(scope)
+        if refusal is not None:
+            await send_json(send, refusal[0], {"error": refusal[1]}, [])
             return
         route = (scope["method"], scope["path"][len(ADMIN_PATH) :].rstrip("/"))
         handler = self.routes.get(route)
@@ -116,10 +165,18 @@ class AdminApi:
             )
             return
         try:
-            raw = await read_body(receive, None)
+            raw = await read_body(receive, None, ADMIN_MAX_BODY_BYTES)
         except BodyTimeout:
             headers = [(b"connection", b"close")]
             await send_json(send, 408, {"error": "request body not received in time"}, headers)
+            return
+        if raw is None:
+            error = f"admin request bodies are at most {ADMIN_MAX_BODY_BYTES} bytes"
+            await send_json(send, 413, {"error": error}, [(b"connection", b"close")])
+            return
+        if raw.strip() and _header_value(scope, b"content-type") is None:
+            error = "admin request bodies must be application/json"
+            await send_json(send, 415, {"error": error}, [])
             return
         try:
             body = json.loads(raw) if raw and raw.strip() else {}
@@ -131,3 +188,10 @@ class AdminApi:
             await send_json(send, 400, {"error": str(exc)}, [])
             return
         await send_json(send, 200, result, [])
+
+
+def _header_value(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if bytes(key).lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -27,6 +27,7 @@ MAX_CONNECTIONS = 1000
 
 # -- request limits (a request over a limit gets a clear 4xx, never a crash) -----------------
 MAX_BODY_BYTES = 1 << 20  # 413 above this
+ADMIN_MAX_BODY_BYTES = 256 * 1024  # admin bodies (413 above): 10,000 gift-card delays fit
 # Every character counts, comments and whitespace included: the parser's token limit skips
 # comments, yet each comment is a token the parsed document keeps (~100 bytes per character
 # for comment-only lines). Our largest operation is ~5 KB, the standard introspection ~1.5 KB.
