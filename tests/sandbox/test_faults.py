@@ -232,3 +232,56 @@ def test_admin_bodies_are_capped(fluz_sandbox: SandboxServer) -> None:
     with httpx.Client() as http:
         response = http.post(fluz_sandbox.admin_url + "/gift-cards", json={"revealDelays": delays})
     assert response.status_code == 413
+
+
+# -- admin input validation: a 400 naming the field, and nothing changed ----------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "field"),
+    [
+        pytest.param("POST", "/advance-clock", b'{"seconds": NaN}', "NaN", id="clock-nan"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": Infinity}', "Infinity", id="inf"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": 1e12}', "seconds", id="clock-1e12"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": "10"}', "seconds", id="clock-str"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": true}', "seconds", id="clock-bool"),
+        pytest.param("POST", "/advance-clock", b"{}", "seconds", id="clock-missing"),
+        pytest.param("PUT", "/faults", b'{"operations": "marco"}', "operations", id="ops-str"),
+        pytest.param("PUT", "/faults", b'{"operations": ["nope"]}', "nope", id="ops-unknown"),
+        pytest.param("PUT", "/faults", b'{"operations": [1]}', "operations", id="ops-int"),
+        pytest.param("PUT", "/faults", b'{"latency": "1"}', "latency", id="latency-str"),
+        pytest.param("PUT", "/faults", b'{"retry_after": 1e999}', "retry_after", id="retry-inf"),
+        pytest.param("PUT", "/faults", b'{"limit": 1.5}', "limit", id="limit-float"),
+        pytest.param("PATCH", "/options", b'{"canary_prefix": 5}', "canary_prefix", id="canary"),
+        pytest.param("PATCH", "/options", b'{"token_ttl": true}', "token_ttl", id="ttl-bool"),
+        pytest.param("POST", "/reset", b'{"seed": "7"}', "seed", id="seed-str"),
+        pytest.param("POST", "/gift-cards", b'{"revealDelays": "5"}', "revealDelays", id="delays"),
+    ],
+)
+def test_admin_rejects_bad_input_with_400_naming_the_field(
+    fluz_sandbox: SandboxServer, method: str, path: str, content: bytes, field: str
+) -> None:
+    admin = fluz_sandbox.admin_url
+    with httpx.Client() as http:
+        described = http.get(admin).json()
+        response = http.request(
+            method,
+            admin + path,
+            content=content,
+            headers={"content-type": "application/json"},
+        )
+        after = http.get(admin).json()
+    assert response.status_code == 400, response.text
+    assert field in response.json()["error"]
+    assert after == described  # clock, options and faults unchanged
+
+
+def test_advancing_the_clock_in_process_checks_the_value_too(fluz_sandbox: SandboxServer) -> None:
+    for bad in (float("nan"), float("inf"), 1e12):
+        with pytest.raises(ValueError, match="seconds"):
+            fluz_sandbox.advance_clock(bad)
+    with pytest.raises(ValueError, match="nope"):
+        fluz_sandbox.set_faults(Faults(operations=frozenset({"nope"})))
+    fluz_sandbox.set_faults(Faults(latency=0.1, operations="marco"))  # one name, in Python
+    with httpx.Client() as http:
+        assert http.get(fluz_sandbox.admin_url + "/faults").json()["operations"] == ["marco"]

@@ -121,7 +121,10 @@ class AdminApi:
         return data
 
     def _reset(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
-        self.sandbox.reset(body.get("seed"))
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("seed must be an integer")
+        self.sandbox.reset(seed)
         return self.sandbox.describe()
 
     def _set_faults(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
@@ -137,7 +140,7 @@ class AdminApi:
         return self.sandbox.options.to_json()
 
     def _advance_clock(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
-        self.sandbox.advance_clock(float(body["seconds"]))
+        self.sandbox.advance_clock(_required(body, "seconds"))
         return {"clockOffset": self.sandbox.clock.offset}
 
     def _skip_delays(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
@@ -145,10 +148,15 @@ class AdminApi:
         return {"ok": True}
 
     def _add_gift_cards(self, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
-        delays = [float(d) for d in body["revealDelays"]]
-        return {
-            "readyAt": self.sandbox.add_gift_cards(delays, body.get("merchantSlug", "starbucks"))
-        }
+        delays = _required(body, "revealDelays")
+        if not isinstance(delays, list) or any(
+            isinstance(d, bool) or not isinstance(d, int | float) for d in delays
+        ):
+            raise ValueError("revealDelays must be a list of numbers")
+        slug = body.get("merchantSlug", "starbucks")
+        if not isinstance(slug, str):
+            raise ValueError("merchantSlug must be a string")
+        return {"readyAt": self.sandbox.add_gift_cards(delays, slug)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from ._server import BodyTimeout, read_body, send_json
@@ -179,7 +187,7 @@ class AdminApi:
             await send_json(send, 415, {"error": error}, [])
             return
         try:
-            body = json.loads(raw) if raw and raw.strip() else {}
+            body = json.loads(raw, parse_constant=_no_constants) if raw.strip() else {}
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
             query = parse_qs(scope.get("query_string", b"").decode())
@@ -195,3 +203,13 @@ def _header_value(scope: Scope, name: bytes) -> str | None:
         if bytes(key).lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _required(body: dict[str, Any], name: str) -> Any:
+    if name not in body:
+        raise ValueError(f"{name} is required")
+    return body[name]

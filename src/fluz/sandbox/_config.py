@@ -59,11 +59,24 @@ MIN_VIRTUAL_CARD_SPEND_LIMIT = 5  # docs: spendLimit min $5
 # each idempotent deposit/withdrawal for replay) lists all of an account's spend accounts.
 MAX_SPEND_ACCOUNTS = 100  # per account, closed ones included (they stay listed)
 
+# The sandbox clock may run at most this far ahead (datetimes end in year 9999; a token
+# minted a thousand years ahead helps no test): 100 years.
+MAX_CLOCK_OFFSET = 100 * 365 * 24 * 3600.0
+
 # -- defaults of the options below ----------------------------------------------------------
 DEFAULT_SEED = 0
 DEFAULT_TOKEN_TTL = 600.0  # docs: "Sandbox Tokens expire after 10 minutes"
 DEFAULT_REVEAL_DELAY = 0.5  # long enough that a first reveal poll sees "not ready"
 DEFAULT_ISSUER_DELAY = 1.0
+
+
+def _require_number(name: str, value: Any) -> None:
+    """ValueError naming ``name`` unless ``value`` is an int or float (bool is not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number")
+
+
+_RATES = ("unavailable_rate", "rate_limited_rate", "reset_rate", "drop_after_commit_rate")
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,12 @@ class Faults:
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("latency", "retry_after", *_RATES):
+            _require_number(name, getattr(self, name))
+        for name in ("limit", "seed"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an integer or null")
         rates = (
             self.unavailable_rate,
             self.rate_limited_rate,
@@ -110,14 +129,17 @@ class Faults:
             raise ValueError("fault rates must be between 0 and 1")
         if sum(rates) > 1.0 + 1e-9:
             raise ValueError("fault rates must add up to at most 1")
-        if not (math.isfinite(self.latency) and self.latency >= 0 and self.retry_after >= 0):
-            raise ValueError("latency and retry_after must be finite and >= 0")
+        for name in ("latency", "retry_after"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be finite and >= 0")
         if self.limit is not None and self.limit < 0:
             raise ValueError("limit must be >= 0")
         if isinstance(self.operations, str):  # one name, not its letters
             object.__setattr__(self, "operations", frozenset({self.operations}))
         elif self.operations is not None and not isinstance(self.operations, frozenset):
             object.__setattr__(self, "operations", frozenset(self.operations))
+        if self.operations is not None and not all(isinstance(n, str) for n in self.operations):
+            raise ValueError("operations must be operation names (strings)")
 
     @property
     def active(self) -> bool:
@@ -148,8 +170,12 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         values = dict(data)
-        if values.get("operations") is not None:
-            values["operations"] = frozenset(values["operations"])
+        operations = values.get("operations")
+        if operations is not None:
+            # JSON gives a list; a bare string would otherwise be split into its letters.
+            if not isinstance(operations, list):
+                raise ValueError("operations must be a list of operation names, or null")
+            values["operations"] = frozenset(operations)
         try:
             return cls(**values)
         except TypeError as exc:
@@ -183,6 +209,20 @@ class SandboxOptions:
     canary_prefix: str = ""
 
     def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError("seed must be an integer")
+        for name in ("token_ttl", "reveal_delay", "reveal_jitter", "issuer_delay"):
+            _require_number(name, getattr(self, name))
+        if not isinstance(self.reveal_delay_by_merchant, Mapping):
+            raise ValueError("reveal_delay_by_merchant must map merchant slugs to seconds")
+        for slug, delay in self.reveal_delay_by_merchant.items():
+            if not isinstance(slug, str):
+                raise ValueError("reveal_delay_by_merchant keys must be merchant slugs")
+            _require_number(f"reveal_delay_by_merchant[{slug!r}]", delay)
+        if not isinstance(self.faults, Faults):
+            raise ValueError("faults must be a Faults")
+        if not isinstance(self.canary_prefix, str):
+            raise ValueError("canary_prefix must be a string")
         durations = (
             self.token_ttl,
             self.reveal_delay,

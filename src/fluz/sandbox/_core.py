@@ -21,7 +21,7 @@ from ._auth import (
     check_mode,
     split_authorization,
 )
-from ._config import RUNTIME_OPTIONS, Faults, SandboxOptions
+from ._config import MAX_CLOCK_OFFSET, RUNTIME_OPTIONS, Faults, SandboxOptions
 from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SERVER_ERROR, SandboxError
 from ._faults import FaultInjector, FaultPlan
 from ._idempotency import IdempotencyStore
@@ -38,6 +38,7 @@ class Sandbox:
         self.tokens = TokenIssuer()
         self.idempotency = IdempotencyStore()
         self.faults = FaultInjector()
+        _check_operations(options.faults)
         self._initial_options = options
         # Bumped by every reset: a request started under an older generation (e.g. one
         # sleeping in injected latency when a test's fixture resets) must not commit into the
@@ -71,17 +72,32 @@ class Sandbox:
             raise ValueError(f"not a runtime option: {', '.join(sorted(unknown))}")
         if isinstance(changes.get("faults"), dict):
             changes["faults"] = Faults.from_json(changes["faults"])
+        if isinstance(changes.get("faults"), Faults):
+            _check_operations(changes["faults"])
         self.options = dataclasses.replace(self.options, **changes)
         if "faults" in changes:
             self.faults.configure(self.options.faults, self.options.seed)
 
     def set_faults(self, faults: Faults) -> None:
+        """Replace the faults; ValueError when ``operations`` names an unknown operation."""
         self.configure(faults=faults)
 
     def advance_clock(self, seconds: float) -> None:
-        """Move sandbox time forward: tokens expire, reveal and issuer delays pass."""
-        if seconds < 0:
-            raise ValueError("the sandbox clock only moves forward")
+        """Move sandbox time forward: tokens expire, reveal and issuer delays pass.
+
+        ValueError unless ``seconds`` is a finite number >= 0 that keeps the clock within
+        MAX_CLOCK_OFFSET of real time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError("seconds must be a number")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(
+                "seconds must be finite and >= 0: the sandbox clock only moves forward"
+            )
+        if self.clock.offset + seconds > MAX_CLOCK_OFFSET:
+            raise ValueError(
+                f"seconds would put the sandbox clock more than {MAX_CLOCK_OFFSET:.0f} s "
+                "(100 years) ahead"
+            )
         self.clock.offset += seconds
 
     def skip_delays(self) -> None:
@@ -221,6 +237,16 @@ class Sandbox:
             "options": self.options.to_json(),
             "clockOffset": self.clock.offset,
         }
+
+
+def _check_operations(faults: Faults) -> None:
+    """ValueError naming the unknown ones, when ``faults.operations`` names an operation the
+    schema does not have (a typo would silently target nothing)."""
+    from ._resolvers import OPERATIONS
+
+    unknown = sorted(set(faults.operations or ()) - set(OPERATIONS))
+    if unknown:
+        raise ValueError(f"operations: unknown operation {', '.join(map(repr, unknown))}")
 
 
 @dataclass

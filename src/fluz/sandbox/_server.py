@@ -147,7 +147,8 @@ async def read_body(
 async def send_json(
     send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    # allow_nan=False: "Infinity" is not JSON; a non-finite number is a bug to fail loudly.
+    body = json.dumps(payload, separators=(",", ":"), default=str, allow_nan=False).encode()
     await send(
         {
             "type": "http.response.start",
