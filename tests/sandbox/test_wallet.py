@@ -132,6 +132,12 @@ def test_add_bank_card_keeps_only_the_last_four(api: Api) -> None:
             "not found",
         ),
         ({"billingAddress": {**ADDRESS, "city": ""}}, "city"),
+        # Digits of other scripts are not card digits (isdigit() accepts them all).
+        ({"cardNumber": "\uff14\uff12" * 8}, "cardNumber"),  # full-width 4242...: was kept
+        ({"cardNumber": "\u00b9\u00b2" * 8}, "cardNumber"),  # superscript 1 2: was GE-9999
+        ({"expirationMonth": "\uff10\uff17"}, "expirationMonth"),
+        ({"expirationYear": "\u0662\u0660\u0669\u0669"}, "expirationYear"),  # Arabic-Indic
+        ({"cvv": "\uff11\uff12\uff13"}, "cvv"),
     ],
 )
 def test_add_bank_card_rules(api: Api, overrides: dict[str, Any], words: str) -> None:

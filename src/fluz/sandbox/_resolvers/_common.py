@@ -44,9 +44,17 @@ def operation(name: str) -> Callable[[Resolver], Resolver]:
 # -- input rules ------------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal(1_000_000_000)
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MCC = re.compile(r"^\d{4}$")
+# Matched with fullmatch, never match + "$" (which also matches before a trailing newline),
+# and with [0-9], never \d (which also matches other scripts' digits).
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MCC = re.compile(r"[0-9]{4}")
+
+
+def ascii_digits(value: str) -> bool:
+    """True for a non-empty run of 0-9 only: str.isdigit() also accepts superscripts and
+    other scripts' digits (which int() may then refuse, or keep as a card's last four)."""
+    return value.isascii() and value.isdigit()
 
 
 def money(value: float | None, name: str = "amount", minimum: Decimal | None = None) -> Decimal:
@@ -92,13 +100,13 @@ def text(value: str | None, name: str, low: int = 1, high: int = 100) -> str:
 
 
 def phone(value: str) -> str:
-    if not E164.match(value):
+    if not E164.fullmatch(value):
         raise invalid("phone number must be in E.164 format, e.g. +15555550100")
     return value
 
 
 def email(value: str) -> str:
-    if not EMAIL.match(value):
+    if not EMAIL.fullmatch(value):
         raise invalid("email address is not valid")
     return value.lower()
 

@@ -19,6 +19,7 @@ from .._state import (
 )
 from ._common import (
     MCC,
+    ascii_digits,
     balances_view,
     bank_card,
     cash_balance,
@@ -129,12 +130,12 @@ def add_bank_card(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
     """Validates the number (Luhn), expiry (not past), CVV (3, or 4 for Amex) and
     billingAddress xor userAddressId; only the last four digits are kept."""
     number = "".join(ch for ch in input["card_number"] if ch not in " -")
-    if not (number.isdigit() and 12 <= len(number) <= 19 and luhn_valid(number)):
+    if not (ascii_digits(number) and 12 <= len(number) <= 19 and luhn_valid(number)):
         raise invalid("cardNumber is not a valid card number")
     month, year = input["expiration_month"].strip(), input["expiration_year"].strip()
-    if not (month.isdigit() and 1 <= int(month) <= 12):
+    if not (ascii_digits(month) and 1 <= int(month) <= 12):
         raise invalid("expirationMonth must be 01 to 12")
-    if not (year.isdigit() and len(year) in (2, 4)):
+    if not (ascii_digits(year) and len(year) in (2, 4)):
         raise invalid("expirationYear must be a 4-digit year")
     year = year if len(year) == 4 else "20" + year
     today = ctx.sandbox.clock.datetime()
@@ -144,7 +145,7 @@ def add_bank_card(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
         (name for prefix, name in CARD_PROCESSORS if number.startswith(prefix)), "Other"
     )
     cvv_length = 4 if processor == "Amex" else 3
-    if not (input["cvv"].isdigit() and len(input["cvv"]) == cvv_length):
+    if not (ascii_digits(input["cvv"]) and len(input["cvv"]) == cvv_length):
         raise invalid(f"cvv must be {cvv_length} digits")
     name = text(input["cardholder_name"], "cardholderName")
     which = exactly_one(
@@ -181,7 +182,7 @@ def update_bank_card_nickname(ctx: RequestContext, *, input: dict[str, Any]) -> 
 def update_bank_card_mcc(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
     card = bank_card(ctx.account, input["bank_card_id"], active=False)
     code = input["preferred_merchant_category_code"].strip()
-    if not MCC.match(code):
+    if not MCC.fullmatch(code):
         raise invalid("preferredMerchantCategoryCode must be a 4-digit MCC, e.g. 5812")
     card.preferred_merchant_category_code = code
     return card
