@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +23,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ._admin import is_loopback_host
 from ._config import (
     ADMIN_PATH,
     DEFAULT_HOST,
@@ -40,6 +41,7 @@ from ._server import TRANSPORT_EXTENSION, SandboxApp
 from ._types import AccountBalances, SandboxCounters, SandboxCredentials, SeedData
 
 T = TypeVar("T")
+logger = logging.getLogger("fluz.sandbox")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
@@ -145,12 +147,8 @@ class _Server(uvicorn.Server):
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """``localhost`` or a loopback address, IPv4-mapped IPv6 (``::ffff:127.0.0.1``) included."""
+    return is_loopback_host(host)
 
 
 class SandboxServer:
@@ -188,6 +186,12 @@ class SandboxServer:
             )
         if options is not None and option_fields:
             raise TypeError("pass either options= or option keywords, not both")
+        if not is_loopback(host):
+            logger.warning(
+                "the sandbox will listen on %s, reachable from other machines; its "
+                "credentials are public test values (the same on every installation)",
+                host,
+            )
         self.options = options or SandboxOptions(**option_fields)
         self.host = host
         self._requested_port = port
