@@ -128,3 +128,32 @@ def test_the_uvicorn_limits_are_set() -> None:
     assert config.timeout_keep_alive == _runner.KEEP_ALIVE_TIMEOUT
     assert config.limit_concurrency == _runner.connection_cap()
     assert config.h11_max_incomplete_event_size == _runner.MAX_HEADER_BYTES
+
+
+def test_a_burst_of_idle_connections_is_trimmed_to_the_cap(
+    monkeypatch: pytest.MonkeyPatch, fluz_sandbox_factory: Factory
+) -> None:
+    # Connections accepted in one batch must each evict a different idle one: otherwise a
+    # burst exhausts the process's file descriptors (300 idle sockets under ulimit -n 256).
+    monkeypatch.setattr(_runner, "MAX_CONNECTIONS", 4, raising=False)
+    sandbox = fluz_sandbox_factory()
+    burst = [connect(sandbox) for _ in range(24)]
+    try:
+        time.sleep(0.5)
+        for sock in burst:
+            sock.setblocking(False)
+        still_open = 0
+        for sock in burst:
+            try:
+                closed = sock.recv(1) == b""
+            except BlockingIOError:
+                closed = False
+            except OSError:
+                closed = True
+            still_open += not closed
+        assert still_open <= 4
+        response = httpx.post(sandbox.url, json={"query": "{ marco }"}, timeout=PATIENCE)
+        assert response.status_code == 200
+    finally:
+        for sock in burst:
+            sock.close()

@@ -24,6 +24,7 @@ MAX_HEADER_BYTES = 16 * 1024  # request line + headers (uvicorn h11_max_incomple
 # uvicorn answers 503 when all are busy (limit_concurrency). Never more than half the
 # process's file descriptors: the in-process server shares them with the test suite.
 MAX_CONNECTIONS = 1000
+ACCEPT_BATCH = 32  # connections accepted per wake-up (see _runner._Server.startup)
 
 # -- request limits (a request over a limit gets a clear 4xx, never a crash) -----------------
 MAX_BODY_BYTES = 1 << 20  # 413 above this

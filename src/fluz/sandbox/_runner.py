@@ -25,6 +25,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._admin import is_loopback_host
 from ._config import (
+    ACCEPT_BATCH,
     ADMIN_PATH,
     DEFAULT_HOST,
     GRAPHQL_PATH,
@@ -106,7 +107,9 @@ class _TransportExposingH11Protocol(H11Protocol):
 
     @property
     def _idle(self) -> bool:
-        return self.cycle is None or self.cycle.response_complete
+        """No request in progress, and not already being closed."""
+        busy = self.cycle is not None and not self.cycle.response_complete
+        return not busy and not self.transport.is_closing()
 
     def _make_room(self) -> None:
         """At the cap, close the longest-idle other connection (if any is idle)."""
@@ -142,6 +145,12 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        # uvicorn's backlog is also how many connections asyncio accepts per wake-up: keep
+        # that batch small (ACCEPT_BATCH), so that closing idle connections at the cap
+        # (between batches) frees descriptors before the process runs out, while the kernel
+        # still queues bursts of hundreds of connections (LISTEN_BACKLOG).
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)
         self.loop = asyncio.get_running_loop()
         self.ready.set()
 
@@ -426,5 +435,6 @@ def uvicorn_config(app: SandboxApp) -> uvicorn.Config:
         timeout_graceful_shutdown=2,
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         limit_concurrency=connection_cap(),
+        backlog=ACCEPT_BATCH,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
