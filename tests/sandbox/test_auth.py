@@ -238,3 +238,76 @@ def test_app_operations(api: Api) -> None:
     ]
     users = api.data("{ getApplicationUsers { userId accounts { accountId } } }", auth="basic")
     assert api.sandbox.user_id in [u["userId"] for u in users["getApplicationUsers"]]
+
+
+# -- every operation is in the scope table ------------------------------------------------
+
+NIL = "00000000-0000-4000-8000-000000000000"
+DOCS_SILENT_ON_SCOPE = {
+    "getReferralUrl": ("{ getReferralUrl }", None),
+    "getUserAddresses": ("{ getUserAddresses { userAddressId } }", None),
+    "getMccList": ("{ getMccList { code } }", None),
+    "getVirtualCardBulkOrderStatus": (
+        "query($i: GetVirtualCardBulkOrderStatusInput!) "
+        "{ getVirtualCardBulkOrderStatus(input: $i) { orderStatus } }",
+        {"i": {"orderId": "x"}},
+    ),
+    "registerUser": (
+        'mutation { registerUser(firstName: "Nia", lastName: "New", phoneNumber: '
+        '"+15555550777", regionCode: "US", emailAddress: "nia@example.com", '
+        'dateOfBirth: "1990-01-01") { success error { code message } } }',
+        None,
+    ),
+    "updateTransactionMetadata": (
+        "mutation($i: UpdateTransactionMetadataInput!) "
+        "{ updateTransactionMetadata(input: $i) { success } }",
+        {"i": {"transactionId": NIL, "memo": "x"}},
+    ),
+}
+
+
+def test_every_root_field_has_an_entry_in_the_scope_table() -> None:
+    from graphql import build_schema
+
+    from fluz.sandbox._auth import BASIC_ONLY, PUBLIC, REQUIRED_SCOPES
+    from fluz.sandbox._schema import load_sdl
+
+    schema = build_schema(load_sdl())
+    roots = [t for t in (schema.query_type, schema.mutation_type) if t is not None]
+    root_fields = {name for root in roots for name in root.fields}
+    assert sorted(root_fields - set(REQUIRED_SCOPES)) == []
+    # No user operation goes without a scope: an empty entry is for app/public ones only.
+    unscoped = {name for name, scopes in REQUIRED_SCOPES.items() if not scopes}
+    assert sorted(unscoped - BASIC_ONLY - PUBLIC) == []
+
+
+@pytest.mark.parametrize("operation", sorted(DOCS_SILENT_ON_SCOPE))
+def test_operations_the_docs_leave_unscoped_still_refuse_a_token_without_their_scope(
+    api: Api, operation: str
+) -> None:
+    query, variables = DOCS_SILENT_ON_SCOPE[operation]
+    token = api.token(["LIST_PURCHASES"] if operation == "getReferralUrl" else ["LIST_OFFERS"])
+    error = api.error(query, variables, auth=token)
+    assert error["extensions"]["code"] == "AUTH-0008"
+    assert error["extensions"]["missingScopes"]
+    assert operation in error["message"]
+
+
+def test_internal_transfer_without_money_scopes_moves_nothing(api: Api) -> None:
+    seeds = api.sandbox.seed_data
+    before = api.sandbox.balances()
+    query = (
+        "mutation($i: TransferInternalBalanceInput!) "
+        "{ transferInternalBalance(input: $i) { withdraw { amount } } }"
+    )
+    variables = {
+        "i": {
+            "idempotencyKey": "scopeless-transfer",
+            "amount": 200,
+            "sourceUserCashBalanceId": seeds.cash_balance_id,
+            "destinationUserCashBalanceId": seeds.second_cash_balance_id,
+        }
+    }
+    error = api.error(query, variables, auth=api.token(["LIST_OFFERS", "MAKE_DEPOSIT"]))
+    assert error["extensions"]["missingScopes"] == ["MAKE_WITHDRAW"]
+    assert api.sandbox.balances() == before

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import httpx
+import pytest
 
 from fluz.sandbox import Faults, SandboxServer
 from fluz.sandbox._cli import options_from, parser
@@ -99,3 +100,51 @@ def test_cli_refuses_a_remote_host_without_allow_remote() -> None:
     )
     assert result.returncode == 2
     assert "allow_remote" in result.stderr
+
+
+def test_banner_says_the_credentials_are_public_test_values(
+    fluz_sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fluz.sandbox._cli import announce
+
+    announce(fluz_sandbox)
+    printed = capsys.readouterr().out
+    assert fluz_sandbox.api_key in printed
+    assert "public test values" in printed
+
+
+def test_allow_remote_warns_loudly_that_the_credentials_are_public() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fluz.sandbox",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--allow-remote",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _read_banner(process)  # serving: the warning came before
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert "WARNING: --allow-remote" in stderr
+    assert "0.0.0.0" in stderr
+    assert "PUBLIC test values" in stderr
+
+
+def test_ipv4_mapped_loopback_counts_as_loopback() -> None:
+    from fluz.sandbox._admin import _is_loopback
+    from fluz.sandbox._runner import is_loopback
+
+    assert is_loopback("::ffff:127.0.0.1")
+    assert _is_loopback(("::ffff:127.0.0.1", 5000))
+    assert not _is_loopback(("::ffff:192.168.1.20", 5000))
+    assert not is_loopback("::ffff:10.0.0.1")
+    SandboxServer(host="::ffff:127.0.0.1")  # no allow_remote needed

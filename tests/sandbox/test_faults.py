@@ -157,3 +157,131 @@ def test_admin_endpoint_is_loopback_only() -> None:
     assert _is_loopback(("::1", 5000))
     assert not _is_loopback(("192.168.1.20", 5000))
     assert not _is_loopback(None)
+
+
+# -- the admin endpoint cannot be driven by a web page -------------------------------------
+
+
+def test_admin_refuses_a_host_header_that_is_not_loopback(fluz_sandbox: SandboxServer) -> None:
+    # DNS rebinding: a page on evil.example re-resolved to 127.0.0.1 sends its own Host.
+    with httpx.Client() as http:
+        read = http.get(fluz_sandbox.admin_url, headers={"host": "evil.example"})
+        advanced = http.post(
+            fluz_sandbox.admin_url + "/advance-clock",
+            json={"seconds": 601},
+            headers={"host": f"evil.example:{fluz_sandbox.port}"},
+        )
+        described = http.get(fluz_sandbox.admin_url).json()
+    assert (read.status_code, advanced.status_code) == (403, 403)
+    assert fluz_sandbox.api_key not in read.text
+    assert described["clockOffset"] == 0
+    with httpx.Client() as http:
+        for host in (f"localhost:{fluz_sandbox.port}", f"[::1]:{fluz_sandbox.port}"):
+            assert http.get(fluz_sandbox.admin_url, headers={"host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"origin": "https://evil.example"}, id="other-site"),
+        pytest.param({"origin": "null"}, id="opaque-origin"),
+        pytest.param({"origin": "http://127.0.0.1:1"}, id="other-local-port"),
+        pytest.param({"sec-fetch-site": "cross-site"}, id="sec-fetch-site"),
+    ],
+)
+def test_admin_refuses_cross_origin_requests(
+    fluz_sandbox: SandboxServer, headers: dict[str, str]
+) -> None:
+    with httpx.Client() as http:
+        reset = http.post(fluz_sandbox.admin_url + "/skip-delays", headers=headers)
+        read = http.get(fluz_sandbox.admin_url, headers=headers)
+    assert (reset.status_code, read.status_code) == (403, 403)
+    assert fluz_sandbox.api_key not in read.text
+
+
+def test_admin_accepts_its_own_origin(fluz_sandbox: SandboxServer) -> None:
+    origin = f"http://127.0.0.1:{fluz_sandbox.port}"
+    with httpx.Client() as http:
+        response = http.get(fluz_sandbox.admin_url, headers={"origin": origin})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        pytest.param("text/plain", b'{"seconds": 601}', id="text-plain"),
+        pytest.param("application/x-www-form-urlencoded", b"seconds=601", id="form"),
+        pytest.param(None, b'{"seconds": 601}', id="no-content-type"),
+    ],
+)
+def test_admin_refuses_bodies_that_are_not_json(
+    fluz_sandbox: SandboxServer, content_type: str | None, content: bytes
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    with httpx.Client() as http:
+        response = http.post(
+            fluz_sandbox.admin_url + "/advance-clock", content=content, headers=headers
+        )
+        described = http.get(fluz_sandbox.admin_url).json()
+    assert response.status_code == 415
+    assert described["clockOffset"] == 0
+
+
+def test_admin_bodies_are_capped(fluz_sandbox: SandboxServer) -> None:
+    delays = [0.5] * 100_000  # ~500 KB
+    with httpx.Client() as http:
+        response = http.post(fluz_sandbox.admin_url + "/gift-cards", json={"revealDelays": delays})
+    assert response.status_code == 413
+
+
+# -- admin input validation: a 400 naming the field, and nothing changed ----------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "field"),
+    [
+        pytest.param("POST", "/advance-clock", b'{"seconds": NaN}', "NaN", id="clock-nan"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": Infinity}', "Infinity", id="inf"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": 1e12}', "seconds", id="clock-1e12"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": "10"}', "seconds", id="clock-str"),
+        pytest.param("POST", "/advance-clock", b'{"seconds": true}', "seconds", id="clock-bool"),
+        pytest.param("POST", "/advance-clock", b"{}", "seconds", id="clock-missing"),
+        pytest.param("PUT", "/faults", b'{"operations": "marco"}', "operations", id="ops-str"),
+        pytest.param("PUT", "/faults", b'{"operations": ["nope"]}', "nope", id="ops-unknown"),
+        pytest.param("PUT", "/faults", b'{"operations": [1]}', "operations", id="ops-int"),
+        pytest.param("PUT", "/faults", b'{"latency": "1"}', "latency", id="latency-str"),
+        pytest.param("PUT", "/faults", b'{"retry_after": 1e999}', "retry_after", id="retry-inf"),
+        pytest.param("PUT", "/faults", b'{"limit": 1.5}', "limit", id="limit-float"),
+        pytest.param("PATCH", "/options", b'{"canary_prefix": 5}', "canary_prefix", id="canary"),
+        pytest.param("PATCH", "/options", b'{"token_ttl": true}', "token_ttl", id="ttl-bool"),
+        pytest.param("POST", "/reset", b'{"seed": "7"}', "seed", id="seed-str"),
+        pytest.param("POST", "/gift-cards", b'{"revealDelays": "5"}', "revealDelays", id="delays"),
+    ],
+)
+def test_admin_rejects_bad_input_with_400_naming_the_field(
+    fluz_sandbox: SandboxServer, method: str, path: str, content: bytes, field: str
+) -> None:
+    admin = fluz_sandbox.admin_url
+    with httpx.Client() as http:
+        described = http.get(admin).json()
+        response = http.request(
+            method,
+            admin + path,
+            content=content,
+            headers={"content-type": "application/json"},
+        )
+        after = http.get(admin).json()
+    assert response.status_code == 400, response.text
+    assert field in response.json()["error"]
+    assert after == described  # clock, options and faults unchanged
+
+
+def test_advancing_the_clock_in_process_checks_the_value_too(fluz_sandbox: SandboxServer) -> None:
+    for bad in (float("nan"), float("inf"), 1e12):
+        with pytest.raises(ValueError, match="seconds"):
+            fluz_sandbox.advance_clock(bad)
+    with pytest.raises(ValueError, match="nope"):
+        fluz_sandbox.set_faults(Faults(operations=frozenset({"nope"})))
+    fluz_sandbox.set_faults(Faults(latency=0.1, operations="marco"))  # one name, in Python
+    with httpx.Client() as http:
+        assert http.get(fluz_sandbox.admin_url + "/faults").json()["operations"] == ["marco"]

@@ -405,3 +405,30 @@ def test_reset_brings_back_the_same_seeded_world(api: Api) -> None:
     assert api.data(GIFT_CARDS)["getGiftCards"] == []
     # Same seed, same ids: a reset world is the same world again.
     assert bought(api, merchantSlug="amazon", amount=10)["purchaseId"] == first["purchaseId"]
+
+
+def test_purchase_failing_after_validation_charges_nothing_and_its_key_retries_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fluz.sandbox._resolvers import gift_cards
+
+    real_new_gift_card = gift_cards.new_gift_card
+
+    def failing_issuer(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("issuer exploded")
+
+    before = api.sandbox.balances()
+    fields = {"idempotencyKey": new_key(), "merchantSlug": "amazon", "amount": 25}
+    monkeypatch.setattr(gift_cards, "new_gift_card", failing_issuer)
+    failed = check_envelope(api.purchase(**fields))
+    assert failed["errors"][0]["extensions"]["code"] == "GE-9999"
+    assert api.sandbox.balances() == before
+    assert api.sandbox.counters().purchases == 0
+
+    monkeypatch.setattr(gift_cards, "new_gift_card", real_new_gift_card)
+    retried = check_envelope(api.purchase(**fields))
+    assert "errors" not in retried
+    again = check_envelope(api.purchase(**fields))
+    assert again["data"] == retried["data"]
+    assert api.sandbox.balances().cash_total == before.cash_total - 25
+    assert api.sandbox.counters().purchases == 1

@@ -161,3 +161,83 @@ def test_every_response_has_a_unique_request_id(http: Endpoint) -> None:
     ids = [check_envelope(r)["extensions"]["requestId"] for r in responses]
     assert len(set(ids)) == len(ids)
     assert [r.status_code for r in responses] == [200, 401, 400, 400, 405]
+
+
+# -- memory: what an unauthenticated client can make the server keep ------------------------
+
+PADDING = "#\n"
+
+
+def test_every_character_counts_toward_the_query_size_limit(http: Endpoint) -> None:
+    from fluz.sandbox._config import MAX_QUERY_CHARS
+
+    # Comments are not lexical tokens for the parser's limit, but each one is kept in memory.
+    padded = "{ marco }\n" + PADDING * (MAX_QUERY_CHARS // len(PADDING))
+    message = rejected(http.post(json={"query": padded}), 400, "GRAPHQL_VALIDATION_FAILED")
+    assert str(MAX_QUERY_CHARS) in message
+    assert http.post(json={"query": "{ marco }\n" + PADDING * 100}).status_code == 200
+
+
+def _retained_after(send: Any) -> int:
+    """Bytes still allocated (all threads, the server's included) after ``send()``."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        send()
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return retained
+
+
+def test_failed_documents_are_not_kept(http: Endpoint) -> None:
+    # Distinct comment-padded documents with a syntax error at the very end: each parse
+    # builds ~2 MB of tokens, which must not outlive the request.
+    def send() -> None:
+        for n in range(8):
+            broken = f"# {n}\n{{ marco " + PADDING * 10_000
+            rejected(http.post(json={"query": broken}), 400, "GRAPHQL_PARSE_FAILED")
+
+    assert _retained_after(send) < 4 * 1024 * 1024
+
+
+def test_the_document_cache_is_bounded_by_bytes_not_by_count(
+    http: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fluz.sandbox._documents import DOCUMENTS
+
+    DOCUMENTS.clear()
+    monkeypatch.setattr(DOCUMENTS, "budget", 4 * 1024 * 1024)
+
+    def send() -> None:
+        for n in range(8):
+            valid = f"# {n}\n{{ marco }}\n" + PADDING * 10_000
+            assert http.post(json={"query": valid}).status_code == 200
+
+    assert _retained_after(send) < 8 * 1024 * 1024
+    assert DOCUMENTS.size <= DOCUMENTS.budget
+
+
+def test_aliased_introspection_counts_toward_a_cost_limit(http: Endpoint) -> None:
+    from graphql import get_introspection_query
+
+    # 166 x 5 fields passes the field limit, yet each alias walks every type: seconds of CPU.
+    flood = (
+        "{ "
+        + " ".join(f"a{n}: __schema {{ types {{ name fields {{ name }} }} }}" for n in range(166))
+        + " }"
+    )
+    message = rejected(http.post(json={"query": flood}), 400, "GRAPHQL_VALIDATION_FAILED")
+    assert "Introspection" in message
+    standard = get_introspection_query(descriptions=True)
+    twice = standard.replace("__schema {", "b: __schema { types { ...FullType } } __schema {", 1)
+    assert "Introspection" in rejected(
+        http.post(json={"query": twice}), 400, "GRAPHQL_VALIDATION_FAILED"
+    )
+    assert http.post(json={"query": standard}).status_code == 200
+    few = '{ a: __type(name: "Query") { name } b: __type(name: "Mutation") { name } }'
+    assert http.post(json={"query": few}).status_code == 200

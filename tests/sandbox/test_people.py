@@ -129,6 +129,29 @@ def test_register_user(api: Api) -> None:
         assert (result["success"], result["error"]["code"]) == (False, "AR-0001")
 
 
+def test_a_phone_number_with_a_trailing_newline_is_not_a_new_number(api: Api) -> None:
+    fresh = {"phone": "+15555550777", "email": address("nia"), "region": "US", "born": "1990-04-01"}
+    assert api.data(REGISTER, fresh)["registerUser"]["success"] is True
+    again = {**fresh, "phone": "+15555550777\n", "email": address("nia2")}
+    result = api.data(REGISTER, again)["registerUser"]
+    assert (result["success"], result["error"]["code"]) == (False, "AR-0001")
+    assert "phone" in result["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"phone": "+1555555\uff10777"}, id="full-width-digit-in-phone"),
+        pytest.param({"email": address("nia") + "\n"}, id="email-trailing-newline"),
+        pytest.param({"region": "\u00c9\u00c9"}, id="non-ascii-region"),
+    ],
+)
+def test_register_user_takes_ascii_input_only(api: Api, bad: dict[str, str]) -> None:
+    fresh = {"phone": "+15555550779", "email": address("nia"), "region": "US", "born": "1990-04-01"}
+    result = api.data(REGISTER, {**fresh, **bad})["registerUser"]
+    assert (result["success"], result["error"]["code"]) == (False, "AR-0001")
+
+
 def test_approval_requests_and_decisions(api: Api) -> None:
     seeds = api.sandbox.seed_data
     requested = api.data(

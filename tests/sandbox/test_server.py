@@ -8,11 +8,14 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from fluz.sandbox import Faults, SandboxOptions, SandboxServer
+
+from .helpers import Api, check_envelope
 
 SANDBOX_SOURCE = Path(__file__).resolve().parents[2] / "src" / "fluz" / "sandbox"
 Factory = Callable[..., SandboxServer]
@@ -182,3 +185,27 @@ def test_a_suite_without_the_extra_still_runs(tmp_path: Path) -> None:
     )
     assert "1 passed, 1 error" in result.stdout, result.stdout
     assert "pip install 'fluz-client[sandbox]'" in result.stdout
+
+
+def test_unexpected_resolver_failure_is_http_500_with_ge_9999_and_no_details(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fluz.sandbox._resolvers import gift_cards
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals /home/dev/app.py")
+
+    monkeypatch.setattr(gift_cards, "new_gift_card", broken)
+    response = api.purchase(merchantSlug="amazon", amount=25)
+    body = check_envelope(response)
+    assert response.status_code == 500
+    assert body["errors"][0]["extensions"]["code"] == "GE-9999"
+    assert "secret internals" not in response.text
+
+
+def test_documented_failures_stay_http_200(api: Api) -> None:
+    response = api.post(
+        "{ getWallet { bankCards { bankCardId } } }", auth=api.token(["LIST_OFFERS"])
+    )
+    assert response.status_code == 200
+    assert check_envelope(response)["errors"][0]["extensions"]["code"] == "AUTH-0008"

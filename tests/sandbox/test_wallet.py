@@ -132,6 +132,12 @@ def test_add_bank_card_keeps_only_the_last_four(api: Api) -> None:
             "not found",
         ),
         ({"billingAddress": {**ADDRESS, "city": ""}}, "city"),
+        # Digits of other scripts are not card digits (isdigit() accepts them all).
+        ({"cardNumber": "\uff14\uff12" * 8}, "cardNumber"),  # full-width 4242...: was kept
+        ({"cardNumber": "\u00b9\u00b2" * 8}, "cardNumber"),  # superscript 1 2: was GE-9999
+        ({"expirationMonth": "\uff10\uff17"}, "expirationMonth"),
+        ({"expirationYear": "\u0662\u0660\u0669\u0669"}, "expirationYear"),  # Arabic-Indic
+        ({"cvv": "\uff11\uff12\uff13"}, "cvv"),
     ],
 )
 def test_add_bank_card_rules(api: Api, overrides: dict[str, Any], words: str) -> None:
@@ -478,3 +484,46 @@ def test_addresses_and_mccs(api: Api) -> None:
     assert api.sandbox.seed_data.address_id in [a["userAddressId"] for a in addresses]
     codes = [m["code"] for m in api.data("{ getMccList { code description } }")["getMccList"]]
     assert "5812" in codes
+
+
+# -- bounded per account: stored results and spend accounts ----------------------------------
+
+CREATE_SPEND = "mutation($n: String!) { createUserCashBalance(input: {nickname: $n}) { status } }"
+
+
+MAX_SPEND_ACCOUNTS = 100  # the sandbox's limit (closed ones included)
+
+
+def _fill_spend_accounts(api: Api) -> None:
+    for n in range(MAX_SPEND_ACCOUNTS - len(api.sandbox.balances().cash)):
+        api.data(CREATE_SPEND, {"n": f"spend {n}"})
+
+
+def test_spend_accounts_per_account_are_capped(api: Api) -> None:
+    _fill_spend_accounts(api)
+    refused = api.error(CREATE_SPEND, {"n": "one too many"})
+    assert refused["extensions"]["code"] == "AR-0001"
+    assert "at most 100 spend accounts" in refused["message"]
+
+
+def test_stored_deposit_results_do_not_copy_every_spend_account(api: Api) -> None:
+    import gc
+    import tracemalloc
+
+    _fill_spend_accounts(api)
+    bank_account = api.sandbox.seed_data.bank_account_id
+    first = {"idempotencyKey": new_key(), "amount": 1, "bankAccountId": bank_account}
+    original = api.data(DEPOSIT, {"input": first})
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for _ in range(100):
+            fields = {"idempotencyKey": new_key(), "amount": 1, "bankAccountId": bank_account}
+            api.data(DEPOSIT, {"input": fields})
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 100 stored results x 100 spend accounts: copying each is ~2.6 MB, sharing ~0.5 MB.
+    assert retained < 1_500_000
+    assert api.data(DEPOSIT, {"input": first}) == original  # the replay is still the original

@@ -70,8 +70,12 @@ BASIC_OR_BEARER = frozenset(
 )
 PUBLIC = frozenset({"marco", "__schema", "__type", "__typename"})
 
-# facts.md §2; operations not listed need a valid user token and no particular scope.
+# Every root field of the schema has an entry (the schema refuses to build otherwise, and a
+# test checks it), so a new operation cannot slip in unchecked. Scopes per facts.md §2; the
+# operations the docs leave without a scope are sandbox DECISIONS, marked below. An empty
+# tuple is only for operations that take no user token (Basic-only, public).
 REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
+    **{name: () for name in BASIC_ONLY | PUBLIC},
     "getMerchants": ("LIST_OFFERS",),
     "getOfferQuote": ("LIST_OFFERS",),
     "getGiftCards": ("LIST_PURCHASES",),
@@ -113,6 +117,25 @@ REQUIRED_SCOPES: dict[str, tuple[str, ...]] = {
     "requestAccountTransfer": ("REQUEST_ACCOUNT_TRANSFER",),
     "approveApprovalRequest": ("MANAGE_APPROVALS",),
     "declineApprovalRequest": ("MANAGE_APPROVALS",),
+    # -- the docs name no scope for these; sandbox DECISIONS (closest documented scope) --
+    # A referral link points into the merchant catalog, which LIST_OFFERS reads.
+    "getReferralUrl": ("LIST_OFFERS",),
+    # The saved addresses are the virtual cards' billing addresses (addVirtualCardAddress
+    # and createVirtualCard need CREATE_VIRTUALCARD).
+    "getUserAddresses": ("CREATE_VIRTUALCARD",),
+    # The MCC list only serves GIFT_CARD_BALANCE deposits (depositCashBalance: MAKE_DEPOSIT).
+    "getMccList": ("MAKE_DEPOSIT",),
+    # The status of an order createVirtualCardBulkOrder (CREATE_VIRTUALCARD) placed.
+    "getVirtualCardBulkOrderStatus": ("CREATE_VIRTUALCARD",),
+    # Moves money: a withdrawal from one spend account and a deposit into another (its
+    # payload is {cashBalanceDeposit withdraw}), so it needs both money-movement scopes.
+    "transferInternalBalance": ("MAKE_DEPOSIT", "MAKE_WITHDRAW"),
+    # Docs: "restricted (special permission)" without a scope. The sandbox app is treated as
+    # holding the permission (so users can test registration) and the token must carry
+    # MANAGE_SUBUSERS, the scope for creating people on an account.
+    "registerUser": ("MANAGE_SUBUSERS",),
+    # Annotates transactions, which getTransactions shows under LIST_PAYMENT + LIST_PURCHASES.
+    "updateTransactionMetadata": ("LIST_PAYMENT", "LIST_PURCHASES"),
     **{
         name: ("MANAGE_PAYMENT",)
         for name in (

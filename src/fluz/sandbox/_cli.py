@@ -172,7 +172,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+# The seeded credentials derive from the seed alone, so every installation has the same ones.
+PUBLIC_CREDENTIALS_NOTE = (
+    "These credentials are public test values, the same on every installation for this seed:\n"
+    "anyone who can reach the port can use them. Never put real data or money through it."
+)
+REMOTE_WARNING = (
+    "WARNING: --allow-remote: the sandbox listens on {host}, reachable from other machines.\n"
+    "WARNING: its API key and user credentials are PUBLIC test values (the same on every\n"
+    "WARNING: installation), so anyone on the network can call it as the sandbox user. The\n"
+    "WARNING: admin endpoint stays loopback-only. Use it only on a network you trust."
+)
+
+
 def announce(server: SandboxServer) -> None:
+    """Print the start-up banner (also ``fluz sandbox``'s), and to stderr a loud warning when
+    the server is reachable from other machines."""
+    from ._runner import is_loopback
+
+    if not is_loopback(server.host):
+        print(REMOTE_WARNING.format(host=server.host), file=sys.stderr, flush=True)
     c, seeds = server.credentials, server.seed_data
     scheme = server.options.webhook_prefix + server.options.webhook_encoding
     lines = [
@@ -188,6 +207,7 @@ def announce(server: SandboxServer) -> None:
         f"  webhooks     {', '.join(server.options.webhook_urls) or 'none (--webhook-url)'}",
         f"  webhook key  {server.webhook_secret}   (X-HMAC-Signature: {scheme} HMAC-SHA256)",
         f"  options      {server.options.to_json()}",
+        PUBLIC_CREDENTIALS_NOTE,
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

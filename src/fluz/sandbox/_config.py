@@ -15,12 +15,38 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 LISTEN_BACKLOG = 2048  # bursts of hundreds of concurrent connections in the tests
 
+# -- connections: it listens on a developer's machine, so no client may hold it forever -------
+KEEP_ALIVE_TIMEOUT = 5  # an idle keep-alive connection is closed (uvicorn timeout_keep_alive)
+HEADERS_TIMEOUT = 10.0  # a connection must deliver a request's headers within this, or close
+BODY_TIMEOUT = 10.0  # the whole body must arrive within this after the headers: HTTP 408
+MAX_HEADER_BYTES = 16 * 1024  # request line + headers (uvicorn h11_max_incomplete_event_size)
+# Open connections; at the cap the longest-idle one is closed to make room for a new one, and
+# uvicorn answers 503 when all are busy (limit_concurrency). Never more than half the
+# process's file descriptors: the in-process server shares them with the test suite.
+MAX_CONNECTIONS = 1000
+ACCEPT_BATCH = 32  # connections accepted per wake-up (see _runner._Server.startup)
+
 # -- request limits (a request over a limit gets a clear 4xx, never a crash) -----------------
 MAX_BODY_BYTES = 1 << 20  # 413 above this
+ADMIN_MAX_BODY_BYTES = 256 * 1024  # admin bodies (413 above): 10,000 gift-card delays fit
+# Every character counts, comments and whitespace included: the parser's token limit skips
+# comments, yet each comment is a token the parsed document keeps (~100 bytes per character
+# for comment-only lines). Our largest operation is ~5 KB, the standard introspection ~1.5 KB.
+MAX_QUERY_CHARS = 64 * 1024
 MAX_LEXICAL_TOKENS = 20_000  # parser guard, checked before validation
 MAX_QUERY_DEPTH = 15  # selection-set nesting; the standard introspection query needs 13
 MAX_QUERY_FIELDS = 1_500  # fields after expanding fragments: bounds "very wide" queries
-DOCUMENT_CACHE_SIZE = 512  # parsed + validated documents kept per process
+# Estimated values an operation's __schema/__type selections produce (list fields weighted by
+# their average size in our schema, so aliases multiply). The standard introspection query
+# estimates ~29,000 (~32,500 with every option); 166 aliased __schema { types { fields } }
+# ~184,000 (1.3 s of CPU, 3 MB). The limit admits one full introspection, not a flood.
+MAX_INTROSPECTION_COST = 50_000
+# Parsed + validated documents kept per process, bounded by their estimated size (the query's
+# characters times the measured worst case per character), not by their number: 64 MiB
+# holds ~10 documents of the maximum size, or ~700 of the client's own operations. Failed
+# documents are never cached.
+DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024
+DOCUMENT_BYTES_PER_CHAR = 100
 
 # -- Fluz rules -------------------------------------------------------------------------------
 PAGE_LIMIT_DEFAULT = 20  # docs: limit default 20 ...
@@ -30,6 +56,13 @@ REFRESH_TOKEN_TTL = 60 * 24 * 3600.0  # docs (OAuth page): refresh tokens live 6
 # `sub` of the docs' sample token (a claim value, not a secret)
 TOKEN_SUBJECT = "transactional-graph-service"  # noqa: S105
 MIN_VIRTUAL_CARD_SPEND_LIMIT = 5  # docs: spendLimit min $5
+# The docs give no limit; sandbox DECISION to bound memory: every balances view (kept by
+# each idempotent deposit/withdrawal for replay) lists all of an account's spend accounts.
+MAX_SPEND_ACCOUNTS = 100  # per account, closed ones included (they stay listed)
+
+# The sandbox clock may run at most this far ahead (datetimes end in year 9999; a token
+# minted a thousand years ahead helps no test): 100 years.
+MAX_CLOCK_OFFSET = 100 * 365 * 24 * 3600.0
 
 # -- defaults of the options below ----------------------------------------------------------
 DEFAULT_SEED = 0
@@ -41,6 +74,15 @@ DEFAULT_ISSUER_DELAY = 1.0
 DEFAULT_WEBHOOK_TIMEOUT = 30.0
 DEFAULT_WEBHOOK_RETRIES = 5
 DEFAULT_WEBHOOK_BACKOFF = 1.0
+
+
+def _require_number(name: str, value: Any) -> None:
+    """ValueError naming ``name`` unless ``value`` is an int or float (bool is not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number")
+
+
+_RATES = ("unavailable_rate", "rate_limited_rate", "reset_rate", "drop_after_commit_rate")
 
 
 @dataclass(frozen=True)
@@ -77,6 +119,12 @@ class Faults:
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("latency", "retry_after", *_RATES):
+            _require_number(name, getattr(self, name))
+        for name in ("limit", "seed"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an integer or null")
         rates = (
             self.unavailable_rate,
             self.rate_limited_rate,
@@ -87,14 +135,17 @@ class Faults:
             raise ValueError("fault rates must be between 0 and 1")
         if sum(rates) > 1.0 + 1e-9:
             raise ValueError("fault rates must add up to at most 1")
-        if not (math.isfinite(self.latency) and self.latency >= 0 and self.retry_after >= 0):
-            raise ValueError("latency and retry_after must be finite and >= 0")
+        for name in ("latency", "retry_after"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be finite and >= 0")
         if self.limit is not None and self.limit < 0:
             raise ValueError("limit must be >= 0")
         if isinstance(self.operations, str):  # one name, not its letters
             object.__setattr__(self, "operations", frozenset({self.operations}))
         elif self.operations is not None and not isinstance(self.operations, frozenset):
             object.__setattr__(self, "operations", frozenset(self.operations))
+        if self.operations is not None and not all(isinstance(n, str) for n in self.operations):
+            raise ValueError("operations must be operation names (strings)")
 
     @property
     def active(self) -> bool:
@@ -125,8 +176,12 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         values = dict(data)
-        if values.get("operations") is not None:
-            values["operations"] = frozenset(values["operations"])
+        operations = values.get("operations")
+        if operations is not None:
+            # JSON gives a list; a bare string would otherwise be split into its letters.
+            if not isinstance(operations, list):
+                raise ValueError("operations must be a list of operation names, or null")
+            values["operations"] = frozenset(operations)
         try:
             return cls(**values)
         except TypeError as exc:
@@ -177,6 +232,20 @@ class SandboxOptions:
     webhook_reorder: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError("seed must be an integer")
+        for name in ("token_ttl", "reveal_delay", "reveal_jitter", "issuer_delay"):
+            _require_number(name, getattr(self, name))
+        if not isinstance(self.reveal_delay_by_merchant, Mapping):
+            raise ValueError("reveal_delay_by_merchant must map merchant slugs to seconds")
+        for slug, delay in self.reveal_delay_by_merchant.items():
+            if not isinstance(slug, str):
+                raise ValueError("reveal_delay_by_merchant keys must be merchant slugs")
+            _require_number(f"reveal_delay_by_merchant[{slug!r}]", delay)
+        if not isinstance(self.faults, Faults):
+            raise ValueError("faults must be a Faults")
+        if not isinstance(self.canary_prefix, str):
+            raise ValueError("canary_prefix must be a string")
         durations = (
             self.token_ttl,
             self.reveal_delay,

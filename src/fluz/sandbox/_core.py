@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._auth import (
@@ -21,8 +21,8 @@ from ._auth import (
     check_mode,
     split_authorization,
 )
-from ._config import RUNTIME_OPTIONS, Faults, SandboxOptions
-from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SandboxError
+from ._config import MAX_CLOCK_OFFSET, RUNTIME_OPTIONS, Faults, SandboxOptions
+from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SERVER_ERROR, SandboxError
 from ._faults import FaultInjector, FaultPlan
 from ._idempotency import IdempotencyStore
 from ._seed import build_state
@@ -39,9 +39,14 @@ class Sandbox:
         self.tokens = TokenIssuer()
         self.idempotency = IdempotencyStore()
         self.faults = FaultInjector()
+        _check_operations(options.faults)
         self._initial_options = options
         self.options = options
         self.webhooks = WebhookDispatcher(self)
+        # Bumped by every reset: a request started under an older generation (e.g. one
+        # sleeping in injected latency when a test's fixture resets) must not commit into the
+        # fresh world the next test sees (see RequestContext.ensure_current).
+        self.generation = 0
         self.reset()
 
     # -- control ----------------------------------------------------------------------------
@@ -52,6 +57,7 @@ class Sandbox:
         User tokens stay verifiable (the signing secret lives as long as the server), but
         refresh tokens and idempotency keys are forgotten.
         """
+        self.generation += 1
         options = self._initial_options
         if seed is not None:
             options = dataclasses.replace(options, seed=seed)
@@ -70,6 +76,8 @@ class Sandbox:
             raise ValueError(f"not a runtime option: {', '.join(sorted(unknown))}")
         if isinstance(changes.get("faults"), dict):
             changes["faults"] = Faults.from_json(changes["faults"])
+        if isinstance(changes.get("faults"), Faults):
+            _check_operations(changes["faults"])
         self.options = dataclasses.replace(self.options, **changes)
         if "faults" in changes:
             self.faults.configure(self.options.faults, self.options.seed)
@@ -77,12 +85,25 @@ class Sandbox:
             self.webhooks.configure()
 
     def set_faults(self, faults: Faults) -> None:
+        """Replace the faults; ValueError when ``operations`` names an unknown operation."""
         self.configure(faults=faults)
 
     def advance_clock(self, seconds: float) -> None:
-        """Move sandbox time forward: tokens expire, reveal and issuer delays pass."""
-        if seconds < 0:
-            raise ValueError("the sandbox clock only moves forward")
+        """Move sandbox time forward: tokens expire, reveal and issuer delays pass.
+
+        ValueError unless ``seconds`` is a finite number >= 0 that keeps the clock within
+        MAX_CLOCK_OFFSET of real time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError("seconds must be a number")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(
+                "seconds must be finite and >= 0: the sandbox clock only moves forward"
+            )
+        if self.clock.offset + seconds > MAX_CLOCK_OFFSET:
+            raise ValueError(
+                f"seconds would put the sandbox clock more than {MAX_CLOCK_OFFSET:.0f} s "
+                "(100 years) ahead"
+            )
         self.clock.offset += seconds
 
     def skip_delays(self) -> None:
@@ -224,22 +245,45 @@ class Sandbox:
         }
 
 
+def _check_operations(faults: Faults) -> None:
+    """ValueError naming the unknown ones, when ``faults.operations`` names an operation the
+    schema does not have (a typo would silently target nothing)."""
+    from ._resolvers import OPERATIONS
+
+    unknown = sorted(set(faults.operations or ()) - set(OPERATIONS))
+    if unknown:
+        raise ValueError(f"operations: unknown operation {', '.join(map(repr, unknown))}")
+
+
 @dataclass
 class RequestContext:
-    """``info.context`` of every resolver: the sandbox, the caller, the request."""
+    """``info.context`` of every resolver: the sandbox, the caller, the request.
+
+    ``state`` and ``counters`` are those of the sandbox generation the request started in,
+    so a request that outlives a reset can only ever touch the discarded world.
+    """
 
     sandbox: Sandbox
     principal: Principal
     request_id: str
     plan: FaultPlan
+    generation: int = field(init=False)
+    state: SandboxState = field(init=False)
+    counters: Counters = field(init=False)
 
-    @property
-    def state(self) -> SandboxState:
-        return self.sandbox.state
+    def __post_init__(self) -> None:
+        self.generation = self.sandbox.generation
+        self.state = self.sandbox.state
+        self.counters = self.sandbox.counters
 
-    @property
-    def counters(self) -> Counters:
-        return self.sandbox.counters
+    def ensure_current(self) -> None:
+        """SandboxError(GE-9999) when the sandbox was reset since this request started: its
+        work is abandoned before it changes anything, in the old world or the new."""
+        if self.generation != self.sandbox.generation:
+            raise SandboxError(
+                SERVER_ERROR,
+                "The sandbox was reset while this request was in flight; nothing was done",
+            )
 
     @property
     def now(self) -> float:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +24,15 @@ from graphql import (
     validate,
 )
 
-from ._config import DOCUMENT_CACHE_SIZE, MAX_LEXICAL_TOKENS, MAX_QUERY_DEPTH, MAX_QUERY_FIELDS
+from ._config import (
+    DOCUMENT_BYTES_PER_CHAR,
+    DOCUMENT_CACHE_BYTES,
+    MAX_INTROSPECTION_COST,
+    MAX_LEXICAL_TOKENS,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_DEPTH,
+    MAX_QUERY_FIELDS,
+)
 from ._errors import PARSE_FAILED, VALIDATION_FAILED
 from ._schema import executable_schema
 
@@ -58,13 +69,75 @@ _TOKEN_LIMIT = next(
 _PARSER_LIMITS: dict[str, Any] = {_TOKEN_LIMIT: MAX_LEXICAL_TOKENS} if _TOKEN_LIMIT else {}
 
 
-@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def prepare(query: str) -> PreparedDocument:
-    """Parse, check the size limits, then validate against the schema.
+class DocumentCache:
+    """Least-recently-used prepared documents, bounded by their estimated bytes.
 
-    Sizes are checked before validation, whose cost grows with the square of a document's
-    fields: a huge document is refused cheaply.
+    Shared by every server of the process (each on its own thread), hence the lock.
     """
+
+    def __init__(self, budget: int = DOCUMENT_CACHE_BYTES) -> None:
+        self.budget = budget
+        self.size = 0
+        self._entries: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def cost(query: str) -> int:
+        return len(query) * DOCUMENT_BYTES_PER_CHAR
+
+    def get(self, query: str) -> PreparedDocument | None:
+        with self._lock:
+            found = self._entries.get(query)
+            if found is not None:
+                self._entries.move_to_end(query)
+            return found
+
+    def put(self, query: str, prepared: PreparedDocument) -> None:
+        cost = self.cost(query)
+        if cost > self.budget:
+            return
+        with self._lock:
+            if query in self._entries:
+                return
+            self._entries[query] = prepared
+            self.size += cost
+            while self.size > self.budget:
+                evicted, _ = self._entries.popitem(last=False)
+                self.size -= self.cost(evicted)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.size = 0
+
+
+DOCUMENTS = DocumentCache()
+
+
+def prepare(query: str) -> PreparedDocument:
+    """The query parsed, within the size limits and validated against the schema.
+
+    Every character counts toward MAX_QUERY_CHARS (checked before parsing). Sizes are
+    checked before validation, whose cost grows with the square of a document's fields: a
+    huge document is refused cheaply. Only documents that can run are cached: a failure is
+    recomputed (cheaply: it is bounded like any document) rather than kept.
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        refusal = f"Query is too large: {len(query)} characters (limit {MAX_QUERY_CHARS})"
+        return PreparedDocument(errors=(GraphQLError(refusal),), error_code=VALIDATION_FAILED)
+    cached = DOCUMENTS.get(query)
+    if cached is not None:
+        return cached
+    prepared = _prepare(query)
+    if prepared.error_code is None:
+        DOCUMENTS.put(query, prepared)
+    return prepared
+
+
+def _prepare(query: str) -> PreparedDocument:
     try:
         document = parse(query, **_PARSER_LIMITS)
     except GraphQLError as error:
@@ -104,7 +177,43 @@ def _refusal(definition: OperationDefinitionNode, sizer: _Sizer) -> str | None:
             f"Query is too complex: depth {depth} (limit {MAX_QUERY_DEPTH}), "
             f"{count} fields (limit {MAX_QUERY_FIELDS})"
         )
+    cost = sizer.introspection_cost(definition.selection_set)
+    if cost > MAX_INTROSPECTION_COST:
+        return (
+            f"Introspection is too costly: about {cost} values (limit "
+            f"{MAX_INTROSPECTION_COST}); select __schema once, without aliases"
+        )
     return None
+
+
+@functools.cache
+def _introspection_fanout() -> dict[str, float]:
+    """How many items each list field of the introspection types yields, on average, for
+    this schema: ``types`` all of them, ``fields`` the fields per type, and so on."""
+    schema = executable_schema()
+    named = list(schema.type_map.values())
+
+    def per(total: int, among: int) -> int:
+        return max(1, math.ceil(total / max(1, among)))
+
+    fields = [f for t in named for f in (getattr(t, "fields", None) or {}).values()]
+    args = sum(len(getattr(f, "args", None) or {}) for f in fields)
+    enum_values = sum(len(getattr(t, "values", None) or {}) for t in named)
+    interfaces = sum(len(getattr(t, "interfaces", None) or ()) for t in named)
+    return {
+        "types": len(named),
+        "directives": len(schema.directives),
+        "fields": per(len(fields), len(named)),
+        "inputFields": per(len(fields), len(named)),
+        "enumValues": per(enum_values, len(named)),
+        "interfaces": per(interfaces, len(named)),
+        "possibleTypes": per(interfaces, len(named)),
+        "args": per(args, len(fields)),
+        "locations": 4,
+        # Type references nest ``ofType`` several levels deep, but real chains end after one
+        # or two (NON_NULL of LIST of NON_NULL of a named type): each level counts half.
+        "ofType": 0.5,
+    }
 
 
 def _root_fields(
@@ -130,6 +239,45 @@ class _Sizer:
         self._fragments = fragments
         self._memo: dict[str, tuple[int, int]] = {}
         self._visiting: set[str] = set()
+
+    def introspection_cost(self, selection_set: SelectionSetNode | None) -> int:
+        """The values ``__schema`` / ``__type`` selections would produce, estimated with each
+        introspection list field's average size, so aliases multiply it (see
+        MAX_INTROSPECTION_COST for figures). Fields outside introspection cost nothing here:
+        MAX_QUERY_FIELDS bounds them."""
+        return math.ceil(self._cost(selection_set, inside=False, memo={}))
+
+    def _cost(
+        self,
+        selection_set: SelectionSetNode | None,
+        inside: bool,
+        memo: dict[tuple[str, bool], float],
+    ) -> float:
+        if selection_set is None:
+            return 0
+        fanout = _introspection_fanout()
+        total = 0.0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if inside:
+                    child = self._cost(selection.selection_set, True, memo)
+                    total += 1 + fanout.get(name, 1) * child
+                elif name in ("__schema", "__type"):  # only on the root: no deeper search
+                    total += 1 + self._cost(selection.selection_set, True, memo)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self._cost(selection.selection_set, inside, memo)
+            elif isinstance(selection, FragmentSpreadNode):
+                key = (selection.name.value, inside)
+                if key not in memo:
+                    fragment = self._fragments.get(key[0])
+                    if fragment is None or key[0] in self._visiting:
+                        continue
+                    self._visiting.add(key[0])
+                    memo[key] = self._cost(fragment.selection_set, inside, memo)
+                    self._visiting.discard(key[0])
+                total += memo[key]
+        return total
 
     def measure(self, selection_set: SelectionSetNode | None) -> tuple[int, int]:
         if selection_set is None:

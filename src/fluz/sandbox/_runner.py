@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -19,14 +19,21 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ._admin import is_loopback_host
 from ._config import (
+    ACCEPT_BATCH,
     ADMIN_PATH,
     DEFAULT_HOST,
     GRAPHQL_PATH,
+    HEADERS_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT,
     LISTEN_BACKLOG,
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
     Faults,
     SandboxOptions,
 )
@@ -36,16 +43,30 @@ from ._types import AccountBalances, SandboxCounters, SandboxCredentials, SeedDa
 from ._webhooks import WebhookControls
 
 T = TypeVar("T")
+logger = logging.getLogger("fluz.sandbox")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 
 class _TransportExposingH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, also handing the connection's transport to the app (in
-    ``scope["extensions"]``) so that an injected fault can reset the connection."""
+    ``scope["extensions"]``) so that an injected fault can reset the connection.
+
+    It also bounds what a client can hold, which uvicorn does not: a connection must deliver
+    a request's headers within HEADERS_TIMEOUT of connecting or of its previous response (an
+    idle or trickling client is closed), and at the connection cap the longest-idle
+    connection is closed to make room. (uvicorn's own timeout_keep_alive is re-armed by every
+    byte received, so alone it never closes a slow client; bodies: see read_body.)
+    """
+
+    _headers_timer: asyncio.TimerHandle | None = None
+    _last_active = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._last_active = self.loop.time()
+        self._arm_headers_timer()
+        self._make_room()
         # asyncio only sets TCP_NODELAY when the listening socket says proto=IPPROTO_TCP,
         # which a socket we bind ourselves does not: without it every response waits ~40 ms
         # (Nagle's algorithm against the client's delayed ACK).
@@ -60,6 +81,62 @@ class _TransportExposingH11Protocol(H11Protocol):
 
         self.app = app_with_transport
 
+    def data_received(self, data: bytes) -> None:
+        self._last_active = self.loop.time()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # a request's headers are in
+            self._disarm_headers_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._last_active = self.loop.time()
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._arm_headers_timer()  # waiting for the next request's headers
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_headers_timer()
+        super().connection_lost(exc)
+
+    def _arm_headers_timer(self) -> None:
+        self._disarm_headers_timer()
+        self._headers_timer = self.loop.call_later(HEADERS_TIMEOUT, self.transport.close)
+
+    def _disarm_headers_timer(self) -> None:
+        if self._headers_timer is not None:
+            self._headers_timer.cancel()
+            self._headers_timer = None
+
+    @property
+    def _idle(self) -> bool:
+        """No request in progress, and not already being closed."""
+        busy = self.cycle is not None and not self.cycle.response_complete
+        return not busy and not self.transport.is_closing()
+
+    def _make_room(self) -> None:
+        """At the cap, close the longest-idle other connection (if any is idle)."""
+        cap = self.config.limit_concurrency
+        if cap is None or len(self.connections) < cap:
+            return
+        idle = [
+            c
+            for c in self.connections
+            if isinstance(c, _TransportExposingH11Protocol) and c is not self and c._idle
+        ]
+        if idle:
+            min(idle, key=lambda c: c._last_active).transport.close()
+
+
+def connection_cap() -> int:
+    """MAX_CONNECTIONS, or half the process's file-descriptor limit if that is lower."""
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimit to respect
+        return MAX_CONNECTIONS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(1, min(MAX_CONNECTIONS, soft // 2))
+
 
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
@@ -69,17 +146,19 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        # uvicorn's backlog is also how many connections asyncio accepts per wake-up: keep
+        # that batch small (ACCEPT_BATCH), so that closing idle connections at the cap
+        # (between batches) frees descriptors before the process runs out, while the kernel
+        # still queues bursts of hundreds of connections (LISTEN_BACKLOG).
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)
         self.loop = asyncio.get_running_loop()
         self.ready.set()
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """``localhost`` or a loopback address, IPv4-mapped IPv6 (``::ffff:127.0.0.1``) included."""
+    return is_loopback_host(host)
 
 
 class SandboxServer(WebhookControls):
@@ -117,6 +196,12 @@ class SandboxServer(WebhookControls):
             )
         if options is not None and option_fields:
             raise TypeError("pass either options= or option keywords, not both")
+        if not is_loopback(host):
+            logger.warning(
+                "the sandbox will listen on %s, reachable from other machines; its "
+                "credentials are public test values (the same on every installation)",
+                host,
+            )
         self.options = options or SandboxOptions(**option_fields)
         self.host = host
         self._requested_port = port
@@ -349,4 +434,8 @@ def uvicorn_config(app: SandboxApp) -> uvicorn.Config:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        limit_concurrency=connection_cap(),
+        backlog=ACCEPT_BATCH,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )

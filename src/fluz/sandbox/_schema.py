@@ -90,6 +90,8 @@ def executable_schema() -> GraphQLSchema:
         raise RuntimeError(f"sandbox has no resolver for {', '.join(missing)}")
     if extra := sorted(set(OPERATIONS) - set(fields)):
         raise RuntimeError(f"sandbox resolvers not in the schema: {', '.join(extra)}")
+    if unscoped := sorted(set(fields) - set(REQUIRED_SCOPES)):
+        raise RuntimeError(f"no entry in the scope table for {', '.join(unscoped)}")
     for name, field in fields.items():
         field.resolve = _guard(name, OPERATIONS[name])
     return schema
@@ -100,12 +102,13 @@ def _error_payload(error: SandboxError) -> dict[str, Any]:
 
 
 def _guard(name: str, resolver: Callable[..., Any]) -> Callable[..., Any]:
-    scopes = REQUIRED_SCOPES.get(name, ())
+    scopes = REQUIRED_SCOPES[name]
     idempotent = name in IDEMPOTENT_OPERATIONS
     payload_errors = name in PAYLOAD_ERROR_OPERATIONS
 
     async def delayed(ctx: RequestContext, arguments: dict[str, Any]) -> Any:
         await asyncio.sleep(ctx.plan.latency)
+        ctx.ensure_current()  # a reset while we slept fences this request off
         return resolver(ctx, **arguments)
 
     async def settle(outcome: Awaitable[Any]) -> Any:

@@ -7,6 +7,7 @@ HTTP 500 / GE-9999 without details; the traceback goes to the ``fluz.sandbox`` l
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -18,7 +19,7 @@ from typing import Any
 from graphql import ExecutionContext, ExecutionResult, GraphQLError, execute
 
 from ._auth import AuthFailure
-from ._config import ADMIN_PATH, GRAPHQL_PATH, MAX_BODY_BYTES
+from ._config import ADMIN_PATH, BODY_TIMEOUT, GRAPHQL_PATH, MAX_BODY_BYTES
 from ._core import RequestContext, Sandbox
 from ._documents import prepare
 from ._errors import (
@@ -106,30 +107,48 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
-async def read_body(receive: Receive, declared: int | None) -> bytes | None:
-    """The request body, or None when it is (or is declared) over MAX_BODY_BYTES."""
-    if declared is not None and declared > MAX_BODY_BYTES:
+class BodyTimeout(Exception):
+    """The request body did not arrive within BODY_TIMEOUT (answer 408 and close)."""
+
+
+BODY_TIMEOUT_REPLY_HEADERS = {"connection": "close"}
+
+
+async def read_body(
+    receive: Receive, declared: int | None, limit: int = MAX_BODY_BYTES
+) -> bytes | None:
+    """The request body, or None when it is (or is declared) over ``limit`` bytes.
+
+    Raises BodyTimeout when the whole body takes longer than BODY_TIMEOUT: uvicorn has no
+    body timeout, and a body trickled one byte at a time would hold the connection forever.
+    """
+    if declared is not None and declared > limit:
         return None
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise BodyTimeout from None
     return b"".join(chunks)
 
 
 async def send_json(
     send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    # allow_nan=False: "Infinity" is not JSON; a non-finite number is a bug to fail loudly.
+    body = json.dumps(payload, separators=(",", ":"), default=str, allow_nan=False).encode()
     await send(
         {
             "type": "http.response.start",
@@ -166,6 +185,10 @@ async def reset_connection(scope: Scope, receive: Receive) -> bool:
     while (await receive())["type"] != "http.disconnect":
         pass
     return True
+
+
+def _content_length(value: str | None) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -220,7 +243,11 @@ class SandboxApp:
         if content_type != "application/json":
             return error_reply(415, INVALID_INPUT, "Content-Type must be application/json")
         declared = _header(scope, b"content-length")
-        body = await read_body(receive, int(declared) if declared and declared.isdigit() else None)
+        try:
+            body = await read_body(receive, _content_length(declared))
+        except BodyTimeout:
+            message = f"Request body not received within {BODY_TIMEOUT:g} s"
+            return error_reply(408, INVALID_INPUT, message, **BODY_TIMEOUT_REPLY_HEADERS)
         if body is None:
             return error_reply(413, INVALID_INPUT, f"Request body is over {MAX_BODY_BYTES} bytes")
         request = _parse_request(body)
@@ -280,9 +307,14 @@ class SandboxApp:
         if plan.failure == "drop_after_commit":
             return ABORT  # the work is done and stays done; the client never hears of it
         payload: dict[str, Any] = {"data": result.data}
+        status = 200
         if result.errors:
             payload["errors"] = [format_error(e) for e in result.errors]
-        return Reply(200, payload)
+            # An unexpected failure (GE-9999) is a server error, HTTP 500, as the README's
+            # error table says; documented failures (AR-0001, AUTH-0008...) stay HTTP 200.
+            if any(e["extensions"]["code"] == SERVER_ERROR for e in payload["errors"]):
+                status = 500
+        return Reply(status, payload)
 
 
 def _parse_request(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | Reply:

@@ -140,6 +140,8 @@ class UserCashBalance:
     closed_at: datetime | None = None
     available: Decimal = ZERO
     lifetime: Decimal = ZERO
+    # The last copy balances_view took: shared while the balance is unchanged (see there).
+    snapshot: UserCashBalance | None = field(default=None, compare=False, repr=False)
 
     def credit(self, amount: Decimal) -> None:
         self.available += amount

@@ -44,9 +44,17 @@ def operation(name: str) -> Callable[[Resolver], Resolver]:
 # -- input rules ------------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal(1_000_000_000)
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MCC = re.compile(r"^\d{4}$")
+# Matched with fullmatch, never match + "$" (which also matches before a trailing newline),
+# and with [0-9], never \d (which also matches other scripts' digits).
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MCC = re.compile(r"[0-9]{4}")
+
+
+def ascii_digits(value: str) -> bool:
+    """True for a non-empty run of 0-9 only: str.isdigit() also accepts superscripts and
+    other scripts' digits (which int() may then refuse, or keep as a card's last four)."""
+    return value.isascii() and value.isdigit()
 
 
 def money(value: float | None, name: str = "amount", minimum: Decimal | None = None) -> Decimal:
@@ -92,13 +100,13 @@ def text(value: str | None, name: str, low: int = 1, high: int = 100) -> str:
 
 
 def phone(value: str) -> str:
-    if not E164.match(value):
+    if not E164.fullmatch(value):
         raise invalid("phone number must be in E.164 format, e.g. +15555550100")
     return value
 
 
 def email(value: str) -> str:
-    if not EMAIL.match(value):
+    if not EMAIL.fullmatch(value):
         raise invalid("email address is not valid")
     return value.lower()
 
@@ -228,9 +236,20 @@ def record(
     return transaction
 
 
+def frozen(balance: UserCashBalance) -> UserCashBalance:
+    """A copy of ``balance`` as it is now. Views taken while it is unchanged share one copy,
+    so a stored idempotent result costs a pointer per spend account, not a copy of each."""
+    kept = balance.snapshot
+    if kept is None or kept != balance:
+        kept = copy.copy(balance)
+        kept.snapshot = None
+        balance.snapshot = kept
+    return kept
+
+
 def balances_view(account: Account) -> dict[str, Any]:
     """UserBalances as of now: a snapshot, so an idempotent replay shows the original."""
-    spend_accounts = [copy.copy(b) for b in account.cash_balances]
+    spend_accounts = [frozen(b) for b in account.cash_balances]
     active = [b for b in spend_accounts if b.status == "ACTIVE"]
     cash = Balance(
         available=sum((b.available for b in active), Decimal(0)),

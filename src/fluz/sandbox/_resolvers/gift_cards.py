@@ -132,13 +132,10 @@ def purchase_gift_card(ctx: RequestContext, *, input: dict[str, Any]) -> UserPur
             )
         from_balance = amount  # docs: the Fluz balance is the default fallback
     spend_account = cash_balance(account, input.get("user_cash_balance_id"))
-    debit(spend_account, from_balance, "Fluz balance")
 
-    # Committed from here on: nothing below can fail.
-    if offer.stock is not None:
-        offer.stock[amount] -= 1
+    # Build everything first: a failure up to the debit leaves the account untouched (and
+    # the idempotency key reusable); from the debit on, nothing can fail.
     reward = (amount * Decimal(str(offer.reward)) / 100).quantize(CENT)
-    account.rewards.credit(reward)
     card = new_gift_card(
         ctx.sandbox,
         account,
@@ -147,7 +144,6 @@ def purchase_gift_card(ctx: RequestContext, *, input: dict[str, Any]) -> UserPur
         reveal_delay=ctx.sandbox.reveal_delay(merchant),
         user_cash_balance_id=spend_account.user_cash_balance_id if from_balance else None,
     )
-    created = card.created_at
     kind, ident = source or ("", None)
     purchase = UserPurchase(
         purchase_id=state.new_id(),
@@ -157,7 +153,7 @@ def purchase_gift_card(ctx: RequestContext, *, input: dict[str, Any]) -> UserPur
         purchase_amount=amount,
         fluzpay_amount=from_balance,
         seat_reward_value=reward,
-        created_at=created,
+        created_at=card.created_at,
         purchase_bank_card_id=ident if kind == "bank_card_id" else None,
         bank_account_id=ident if kind == "bank_account_id" else None,
         paypal_vault_id=ident if kind == "paypal_vault_id" else None,
@@ -165,6 +161,12 @@ def purchase_gift_card(ctx: RequestContext, *, input: dict[str, Any]) -> UserPur
         memo=input.get("memo"),
         transaction_category=input.get("transaction_category"),
     )
+    debit(spend_account, from_balance, "Fluz balance")  # BAL-0001 before any change
+
+    # Committed from here on: nothing below can fail.
+    if offer.stock is not None:
+        offer.stock[amount] -= 1
+    account.rewards.credit(reward)
     transaction = record(
         ctx, account, "GIFT_CARD_PURCHASE", amount, cashback=reward, annotations=input
     )

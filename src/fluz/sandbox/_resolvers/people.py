@@ -169,7 +169,12 @@ def register_user(
     """Creates a user with a consumer account. AUTH-0026 if the phone number is taken."""
     first, last = text(first_name, "firstName"), text(last_name, "lastName")
     number, address = valid_phone(phone_number), valid_email(email_address)
-    if not (len(region_code) == 2 and region_code.isalpha() and region_code.isupper()):
+    if not (
+        len(region_code) == 2
+        and region_code.isascii()
+        and region_code.isalpha()
+        and region_code.isupper()
+    ):
         raise invalid("regionCode must be an ISO 3166-1 alpha-2 code, e.g. US")
     try:
         born = date.fromisoformat(date_of_birth)

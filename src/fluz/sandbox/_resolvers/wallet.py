@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .._config import MAX_SPEND_ACCOUNTS
 from .._core import RequestContext
 from .._errors import RECIPIENT_NOT_FOUND, SandboxError, invalid
 from .._state import (
@@ -18,6 +19,7 @@ from .._state import (
 )
 from ._common import (
     MCC,
+    ascii_digits,
     balances_view,
     bank_card,
     cash_balance,
@@ -128,12 +130,12 @@ def add_bank_card(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
     """Validates the number (Luhn), expiry (not past), CVV (3, or 4 for Amex) and
     billingAddress xor userAddressId; only the last four digits are kept."""
     number = "".join(ch for ch in input["card_number"] if ch not in " -")
-    if not (number.isdigit() and 12 <= len(number) <= 19 and luhn_valid(number)):
+    if not (ascii_digits(number) and 12 <= len(number) <= 19 and luhn_valid(number)):
         raise invalid("cardNumber is not a valid card number")
     month, year = input["expiration_month"].strip(), input["expiration_year"].strip()
-    if not (month.isdigit() and 1 <= int(month) <= 12):
+    if not (ascii_digits(month) and 1 <= int(month) <= 12):
         raise invalid("expirationMonth must be 01 to 12")
-    if not (year.isdigit() and len(year) in (2, 4)):
+    if not (ascii_digits(year) and len(year) in (2, 4)):
         raise invalid("expirationYear must be a 4-digit year")
     year = year if len(year) == 4 else "20" + year
     today = ctx.sandbox.clock.datetime()
@@ -143,7 +145,7 @@ def add_bank_card(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
         (name for prefix, name in CARD_PROCESSORS if number.startswith(prefix)), "Other"
     )
     cvv_length = 4 if processor == "Amex" else 3
-    if not (input["cvv"].isdigit() and len(input["cvv"]) == cvv_length):
+    if not (ascii_digits(input["cvv"]) and len(input["cvv"]) == cvv_length):
         raise invalid(f"cvv must be {cvv_length} digits")
     name = text(input["cardholder_name"], "cardholderName")
     which = exactly_one(
@@ -180,7 +182,7 @@ def update_bank_card_nickname(ctx: RequestContext, *, input: dict[str, Any]) -> 
 def update_bank_card_mcc(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
     card = bank_card(ctx.account, input["bank_card_id"], active=False)
     code = input["preferred_merchant_category_code"].strip()
-    if not MCC.match(code):
+    if not MCC.fullmatch(code):
         raise invalid("preferredMerchantCategoryCode must be a 4-digit MCC, e.g. 5812")
     card.preferred_merchant_category_code = code
     return card
@@ -199,6 +201,12 @@ def delete_bank_card(ctx: RequestContext, *, input: dict[str, Any]) -> BankCard:
 
 @operation("createUserCashBalance")
 def create_user_cash_balance(ctx: RequestContext, *, input: dict[str, Any]) -> UserCashBalance:
+    """AR-0001 beyond MAX_SPEND_ACCOUNTS (a sandbox limit, see there)."""
+    if len(ctx.account.cash_balances) >= MAX_SPEND_ACCOUNTS:
+        raise invalid(
+            f"An account has at most {MAX_SPEND_ACCOUNTS} spend accounts (closed ones "
+            "included) in the sandbox"
+        )
     balance = UserCashBalance(
         user_cash_balance_id=ctx.state.new_id(),
         nickname=text(input["nickname"], "nickname", 2, 100),
@@ -349,13 +357,14 @@ def withdraw_cash_balance(ctx: RequestContext, *, input: dict[str, Any]) -> dict
     if method == "VENMO" and source is not None:
         raise invalid("method VENMO takes no bank account, bank card or PayPal id")
     origin = input.get("source") or "CASH_BALANCE"
+    paypal_email = paypal(account, input["paypal_vault_id"]).email if method == "PAYPAL" else None
     spend_account = None
+    # The debit is the last step that can fail (BAL-0001): nothing changed before it.
     if origin == "REWARDS_BALANCE":
         debit(account.rewards, amount, "rewards balance")
     else:
         spend_account = cash_balance(account, input.get("cash_balance_id"))
         debit(spend_account, amount, "cash balance")
-    paypal_email = paypal(account, input["paypal_vault_id"]).email if method == "PAYPAL" else None
     withdraw = _withdraw_record(
         ctx,
         amount,
