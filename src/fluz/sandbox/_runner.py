@@ -22,6 +22,8 @@ import anyio.to_thread
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+# Imported first of our modules: it refuses an incompatible graphql-core with a clear message.
+from . import _requirements  # noqa: F401
 from ._config import (
     ADMIN_PATH,
     DEFAULT_HOST,
