@@ -8,6 +8,8 @@ and ``fluz.paginate()`` fetch page after page as you iterate and stop after a sh
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import anyio
 from fluz_graphql.enums import GiftCardStatus
 from fluz_graphql.input_types import OffsetInput
@@ -23,7 +25,7 @@ async def main() -> None:
 
         # Purchases, newest first, 5 per request: the next page is fetched only when the
         # loop gets there, so breaking out early saves requests.
-        count, total = 0, 0.0
+        count, total = 0, Decimal(0)  # amounts are Decimal: exact cents
         async for purchase in fluz.iter_user_purchases(page_size=5):
             count, total = count + 1, total + (purchase.purchase_amount or 0)
             if count <= 3:

@@ -25,6 +25,7 @@ from .enums import (
     VirtualCardType,
     WithdrawMethods,
 )
+from .money import DecimalResult
 
 
 class AccountFields(BaseModel):
@@ -106,8 +107,8 @@ class BankCardFields(BaseModel):
 class CashBalanceDepositFields(BaseModel):
     cash_balance_deposit_id: Optional[UUID] = Field(alias="cashBalanceDepositId")
     deposit_display_id: Optional[str] = Field(alias="depositDisplayId")
-    deposit_amount: Optional[str] = Field(alias="depositAmount")
-    deposit_fee: Optional[str] = Field(alias="depositFee")
+    deposit_amount: Optional[DecimalResult] = Field(alias="depositAmount")
+    deposit_fee: Optional[DecimalResult] = Field(alias="depositFee")
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     cash_balance_deposit_type: Optional[CashBalanceDepositType] = Field(
         alias="cashBalanceDepositType"
@@ -129,10 +130,10 @@ class CashBalanceDepositFieldsCashBalanceSettlements(BaseModel):
 
 
 class CashBalanceFields(BaseModel):
-    available_balance: Optional[str] = Field(alias="availableBalance")
-    total_balance: Optional[str] = Field(alias="totalBalance")
-    pending_balance: Optional[str] = Field(alias="pendingBalance")
-    lifetime_balance: Optional[str] = Field(alias="lifetimeBalance")
+    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
+    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
+    pending_balance: Optional[DecimalResult] = Field(alias="pendingBalance")
+    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
 
 
 class MerchantFields(BaseModel):
@@ -182,11 +183,11 @@ class OfferFields(BaseModel):
 
 
 class OfferFieldsOfferRates(BaseModel):
-    max_user_reward_value: Optional[float] = Field(alias="maxUserRewardValue")
-    cashback_voucher_reward_value: Optional[float] = Field(
+    max_user_reward_value: Optional[DecimalResult] = Field(alias="maxUserRewardValue")
+    cashback_voucher_reward_value: Optional[DecimalResult] = Field(
         alias="cashbackVoucherRewardValue"
     )
-    boost_reward_value: Optional[float] = Field(alias="boostRewardValue")
+    boost_reward_value: Optional[DecimalResult] = Field(alias="boostRewardValue")
     display_boost_reward: Optional[bool] = Field(alias="displayBoostReward")
     denominations: Optional[list[Optional[str]]]
     allowed_payment_methods: Optional[list[Optional[str]]] = Field(
@@ -197,26 +198,28 @@ class OfferFieldsOfferRates(BaseModel):
 class OfferFieldsStockInfoStockInfoVariableType(BaseModel):
     typename__: Literal["StockInfoVariableType"] = Field(alias="__typename")
     description: Optional[str]
-    min_denomination: Optional[str] = Field(alias="minDenomination")
-    max_denomination: Optional[str] = Field(alias="maxDenomination")
+    min_denomination: Optional[DecimalResult] = Field(alias="minDenomination")
+    max_denomination: Optional[DecimalResult] = Field(alias="maxDenomination")
 
 
 class OfferFieldsStockInfoStockInfoFixedType(BaseModel):
     typename__: Literal["StockInfoFixedType"] = Field(alias="__typename")
-    denomination: Optional[str]
+    denomination: Optional[DecimalResult]
     available_stock: Optional[str] = Field(alias="availableStock")
 
 
 class OfferFieldsCloDetails(BaseModel):
     current_rate_type: Optional[str] = Field(alias="currentRateType")
-    regular_rate: Optional[float] = Field(alias="regularRate")
-    promo_rate: Optional[float] = Field(alias="promoRate")
-    promo_base_rate: Optional[float] = Field(alias="promoBaseRate")
-    promo_max_cap: Optional[float] = Field(alias="promoMaxCap")
+    regular_rate: Optional[DecimalResult] = Field(alias="regularRate")
+    promo_rate: Optional[DecimalResult] = Field(alias="promoRate")
+    promo_base_rate: Optional[DecimalResult] = Field(alias="promoBaseRate")
+    promo_max_cap: Optional[DecimalResult] = Field(alias="promoMaxCap")
     apply_promo_base_rate_after_cap: Optional[bool] = Field(
         alias="applyPromoBaseRateAfterCap"
     )
-    minimum_purchase_amount: Optional[float] = Field(alias="minimumPurchaseAmount")
+    minimum_purchase_amount: Optional[DecimalResult] = Field(
+        alias="minimumPurchaseAmount"
+    )
     active_period_start_date: Optional[str] = Field(alias="activePeriodStartDate")
     active_period_end_date: Optional[str] = Field(alias="activePeriodEndDate")
     periods: Optional[list[Optional["OfferFieldsCloDetailsPeriods"]]]
@@ -253,7 +256,7 @@ class PlaidBankAccountFields(BaseModel):
 
 class PlaidBankBalanceFields(BaseModel):
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
-    balance: Optional[float]
+    balance: Optional[DecimalResult]
     updated_at: Optional[datetime] = Field(alias="updatedAt")
 
 
@@ -306,9 +309,9 @@ class UserCashBalanceFields(BaseModel):
     nickname: Optional[str]
     status: Optional[UserCashBalanceStatus]
     is_default: Optional[bool] = Field(alias="isDefault")
-    total_cash_balance: str = Field(alias="totalCashBalance")
-    available_cash_balance: str = Field(alias="availableCashBalance")
-    lifetime_cash_balance: str = Field(alias="lifetimeCashBalance")
+    total_cash_balance: DecimalResult = Field(alias="totalCashBalance")
+    available_cash_balance: DecimalResult = Field(alias="availableCashBalance")
+    lifetime_cash_balance: DecimalResult = Field(alias="lifetimeCashBalance")
     created_at: Optional[datetime] = Field(alias="createdAt")
     closed_at: Optional[datetime] = Field(alias="closedAt")
 
@@ -327,9 +330,9 @@ class UserBalancesFields(BaseModel):
 
 
 class UserBalancesFieldsRewardsBalance(BaseModel):
-    available_balance: Optional[str] = Field(alias="availableBalance")
-    total_balance: Optional[str] = Field(alias="totalBalance")
-    lifetime_balance: Optional[str] = Field(alias="lifetimeBalance")
+    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
+    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
+    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
 
 
 class UserBalancesFieldsCashBalance(CashBalanceFields):
@@ -353,8 +356,8 @@ class VirtualCardFields(BaseModel):
     virtual_card_last_4: Optional[str] = Field(alias="virtualCardLast4")
     status: Optional[VirtualCardStatus]
     card_type: Optional[VirtualCardType] = Field(alias="cardType")
-    initial_amount: Optional[float] = Field(alias="initialAmount")
-    used_amount: Optional[float] = Field(alias="usedAmount")
+    initial_amount: Optional[DecimalResult] = Field(alias="initialAmount")
+    used_amount: Optional[DecimalResult] = Field(alias="usedAmount")
     created_at: Optional[datetime] = Field(alias="createdAt")
     authorization_setting: Optional["VirtualCardFieldsAuthorizationSetting"] = Field(
         alias="authorizationSetting"
@@ -367,16 +370,16 @@ class VirtualCardFieldsAuthorizationSetting(BaseModel):
     )
     virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
     lock_date: Optional[str] = Field(alias="lockDate")
-    daily_spend_limit: Optional[float] = Field(alias="dailySpendLimit")
-    weekly_spend_limit: Optional[float] = Field(alias="weeklySpendLimit")
-    monthly_spend_limit: Optional[float] = Field(alias="monthlySpendLimit")
-    annual_spend_limit: Optional[float] = Field(alias="annualSpendLimit")
-    lifetime_spend_limit: Optional[float] = Field(alias="lifetimeSpendLimit")
-    daily_spent: Optional[float] = Field(alias="dailySpent")
-    weekly_spent: Optional[float] = Field(alias="weeklySpent")
-    monthly_spent: Optional[float] = Field(alias="monthlySpent")
-    annual_spent: Optional[float] = Field(alias="annualSpent")
-    lifetime_spent: Optional[float] = Field(alias="lifetimeSpent")
+    daily_spend_limit: Optional[DecimalResult] = Field(alias="dailySpendLimit")
+    weekly_spend_limit: Optional[DecimalResult] = Field(alias="weeklySpendLimit")
+    monthly_spend_limit: Optional[DecimalResult] = Field(alias="monthlySpendLimit")
+    annual_spend_limit: Optional[DecimalResult] = Field(alias="annualSpendLimit")
+    lifetime_spend_limit: Optional[DecimalResult] = Field(alias="lifetimeSpendLimit")
+    daily_spent: Optional[DecimalResult] = Field(alias="dailySpent")
+    weekly_spent: Optional[DecimalResult] = Field(alias="weeklySpent")
+    monthly_spent: Optional[DecimalResult] = Field(alias="monthlySpent")
+    annual_spent: Optional[DecimalResult] = Field(alias="annualSpent")
+    lifetime_spent: Optional[DecimalResult] = Field(alias="lifetimeSpent")
     tokenized: Optional[bool]
     locked_by_user: Optional[bool] = Field(alias="lockedByUser")
     lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse")
@@ -389,9 +392,9 @@ class UserPurchaseFields(BaseModel):
     purchase_bank_card_id: Optional[UUID] = Field(alias="purchaseBankCardId")
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     paypal_vault_id: Optional[UUID] = Field(alias="paypalVaultId")
-    purchase_amount: Optional[float] = Field(alias="purchaseAmount")
-    fluzpay_amount: Optional[float] = Field(alias="fluzpayAmount")
-    seat_reward_value: Optional[float] = Field(alias="seatRewardValue")
+    purchase_amount: Optional[DecimalResult] = Field(alias="purchaseAmount")
+    fluzpay_amount: Optional[DecimalResult] = Field(alias="fluzpayAmount")
+    seat_reward_value: Optional[DecimalResult] = Field(alias="seatRewardValue")
     created_at: Optional[datetime] = Field(alias="createdAt")
     memo: Optional[str]
     transaction_category: Optional[str] = Field(alias="transactionCategory")
@@ -410,9 +413,9 @@ class UserPurchaseFieldsVirtualCard(VirtualCardFields):
 
 class WithdrawFields(BaseModel):
     withdraw_id: Optional[UUID] = Field(alias="withdrawId")
-    amount: Optional[str]
-    processing_fee: Optional[str] = Field(alias="processingFee")
-    charged_fee: Optional[str] = Field(alias="chargedFee")
+    amount: Optional[DecimalResult]
+    processing_fee: Optional[DecimalResult] = Field(alias="processingFee")
+    charged_fee: Optional[DecimalResult] = Field(alias="chargedFee")
     status: Optional[str]
     display_status: Optional[str] = Field(alias="displayStatus")
     withdraw_method: Optional[WithdrawMethods] = Field(alias="withdrawMethod")

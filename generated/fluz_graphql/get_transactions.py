@@ -9,6 +9,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import TransactionStatus
+from .money import DecimalResult
 
 
 class GetTransactions(BaseModel):
@@ -24,7 +25,7 @@ class GetTransactionsGetTransactions(BaseModel):
 class GetTransactionsGetTransactionsTransactions(BaseModel):
     record_id: Optional[UUID] = Field(alias="recordId")
     transaction_type: Optional[str] = Field(alias="transactionType")
-    amount: Optional[float]
+    amount: Optional[DecimalResult]
     status: Optional[TransactionStatus]
     channel: Optional[str]
     connected_app_id: Optional[UUID] = Field(alias="connectedAppId")

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, PlainSerializer
 
-from .base_model import BaseModel
+from .base_model import InputModel
 from .enums import (
     CashBalanceDepositType,
     CloseUserCashBalanceFundingSource,
@@ -24,533 +24,889 @@ from .enums import (
     WithdrawMethods,
     WithdrawSource,
 )
+from .money import DecimalInput, MoneyInput
 from .scalars import serialize_datetime, serialize_uuid
 
 
-class OffsetInput(BaseModel):
+class OffsetInput(InputModel):
     """(doc) Pagination. limit default 20, max 20 (getMerchants/getUserPurchases); offset default 0."""
 
     limit: Optional[int] = None
     offset: Optional[int] = None
 
 
-class OfferTypesInput(BaseModel):
-    gift_card_offer: Optional[bool] = Field(alias="giftCardOffer", default=None)
-    card_linked_offer: Optional[bool] = Field(alias="cardLinkedOffer", default=None)
-
-
-class GetOfferQuoteInput(BaseModel):
-    slug: Optional[str] = None
-    merchant_slug: Optional[str] = Field(alias="merchantSlug", default=None)
-    denomination: float
-    payment_method: Optional[PaymentMethodType] = Field(
-        alias="paymentMethod", default=None
+class OfferTypesInput(InputModel):
+    gift_card_offer: Optional[bool] = Field(
+        validation_alias="giftCardOffer",
+        serialization_alias="giftCardOffer",
+        default=None,
+    )
+    card_linked_offer: Optional[bool] = Field(
+        validation_alias="cardLinkedOffer",
+        serialization_alias="cardLinkedOffer",
+        default=None,
     )
 
 
-class MerchantInput(BaseModel):
+class GetOfferQuoteInput(InputModel):
+    slug: Optional[str] = None
+    merchant_slug: Optional[str] = Field(
+        validation_alias="merchantSlug",
+        serialization_alias="merchantSlug",
+        default=None,
+    )
+    denomination: MoneyInput
+    payment_method: Optional[PaymentMethodType] = Field(
+        validation_alias="paymentMethod",
+        serialization_alias="paymentMethod",
+        default=None,
+    )
+
+
+class MerchantInput(InputModel):
     id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = None
     slug: Optional[str] = None
     name: Optional[str] = None
 
 
-class UserPurchaseFilterInput(BaseModel):
+class UserPurchaseFilterInput(InputModel):
     scope: Optional[list[Optional[PurchaseScopeFilter]]] = None
 
 
-class PurchaseGiftCardInput(BaseModel):
+class PurchaseGiftCardInput(InputModel):
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
     offer_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="offerId", default=None
+        validation_alias="offerId", serialization_alias="offerId", default=None
     )
-    merchant_slug: Optional[str] = Field(alias="merchantSlug", default=None)
-    amount: float
+    merchant_slug: Optional[str] = Field(
+        validation_alias="merchantSlug",
+        serialization_alias="merchantSlug",
+        default=None,
+    )
+    amount: MoneyInput
     exclusive_rate_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="exclusiveRateId", default=None)
+        Field(
+            validation_alias="exclusiveRateId",
+            serialization_alias="exclusiveRateId",
+            default=None,
+        )
     )
-    balance_amount: Optional[float] = Field(alias="balanceAmount", default=None)
+    balance_amount: Optional[MoneyInput] = Field(
+        validation_alias="balanceAmount",
+        serialization_alias="balanceAmount",
+        default=None,
+    )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
-    default_to_balance: Optional[bool] = Field(alias="defaultToBalance", default=True)
+    default_to_balance: Optional[bool] = Field(
+        validation_alias="defaultToBalance",
+        serialization_alias="defaultToBalance",
+        default=True,
+    )
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class AddressInput(BaseModel):
-    street_address_line_1: str = Field(alias="streetAddressLine1")
+class AddressInput(InputModel):
+    street_address_line_1: str = Field(
+        validation_alias="streetAddressLine1", serialization_alias="streetAddressLine1"
+    )
     street_address_line_2: Optional[str] = Field(
-        alias="streetAddressLine2", default=None
+        validation_alias="streetAddressLine2",
+        serialization_alias="streetAddressLine2",
+        default=None,
     )
     country: str
     city: str
     state: str
-    postal_code: str = Field(alias="postalCode")
+    postal_code: str = Field(
+        validation_alias="postalCode", serialization_alias="postalCode"
+    )
 
 
-class AddBankCardInput(BaseModel):
-    card_number: str = Field(alias="cardNumber", repr=False)
-    expiration_month: str = Field(alias="expirationMonth")
-    expiration_year: str = Field(alias="expirationYear")
+class AddBankCardInput(InputModel):
+    card_number: str = Field(
+        validation_alias="cardNumber", serialization_alias="cardNumber", repr=False
+    )
+    expiration_month: str = Field(
+        validation_alias="expirationMonth", serialization_alias="expirationMonth"
+    )
+    expiration_year: str = Field(
+        validation_alias="expirationYear", serialization_alias="expirationYear"
+    )
     cvv: str = Field(repr=False)
-    cardholder_name: str = Field(alias="cardholderName")
+    cardholder_name: str = Field(
+        validation_alias="cardholderName", serialization_alias="cardholderName"
+    )
     billing_address: Optional["AddressInput"] = Field(
-        alias="billingAddress", default=None
+        validation_alias="billingAddress",
+        serialization_alias="billingAddress",
+        default=None,
     )
     user_address_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="userAddressId", default=None
+        validation_alias="userAddressId",
+        serialization_alias="userAddressId",
+        default=None,
     )
 
 
-class UpdateBankCardNicknameInput(BaseModel):
+class UpdateBankCardNicknameInput(InputModel):
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankCardId"
+        validation_alias="bankCardId", serialization_alias="bankCardId"
     )
     nickname: str
 
 
-class UpdateBankCardPreferredMerchantCategoryCodeInput(BaseModel):
+class UpdateBankCardPreferredMerchantCategoryCodeInput(InputModel):
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankCardId"
+        validation_alias="bankCardId", serialization_alias="bankCardId"
     )
-    preferred_merchant_category_code: str = Field(alias="preferredMerchantCategoryCode")
-
-
-class DeleteBankCardInput(BaseModel):
-    bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankCardId"
+    preferred_merchant_category_code: str = Field(
+        validation_alias="preferredMerchantCategoryCode",
+        serialization_alias="preferredMerchantCategoryCode",
     )
 
 
-class DepositCashBalanceInput(BaseModel):
+class DeleteBankCardInput(InputModel):
+    bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="bankCardId", serialization_alias="bankCardId"
+    )
+
+
+class DepositCashBalanceInput(InputModel):
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
-    amount: float
+    amount: MoneyInput
     deposit_type: Optional[CashBalanceDepositType] = Field(
-        alias="depositType", default=None
+        validation_alias="depositType", serialization_alias="depositType", default=None
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     merchant_category_code: Optional[str] = Field(
-        alias="merchantCategoryCode", default=None
+        validation_alias="merchantCategoryCode",
+        serialization_alias="merchantCategoryCode",
+        default=None,
     )
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class WithdrawCashBalanceInput(BaseModel):
+class WithdrawCashBalanceInput(InputModel):
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
-    amount: float
+    amount: MoneyInput
     method: WithdrawMethods
     source: Optional[WithdrawSource] = None
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="cashBalanceId", default=None
+        validation_alias="cashBalanceId",
+        serialization_alias="cashBalanceId",
+        default=None,
     )
 
 
-class TransferInternalBalanceInput(BaseModel):
-    amount: float
-    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+class TransferInternalBalanceInput(InputModel):
+    amount: MoneyInput
+    idempotency_key: Optional[str] = Field(
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
+    )
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
-        Field(alias="sourceUserCashBalanceId")
+        Field(
+            validation_alias="sourceUserCashBalanceId",
+            serialization_alias="sourceUserCashBalanceId",
+        )
     )
     destination_user_cash_balance_id: Annotated[
         UUID, PlainSerializer(serialize_uuid)
-    ] = Field(alias="destinationUserCashBalanceId")
+    ] = Field(
+        validation_alias="destinationUserCashBalanceId",
+        serialization_alias="destinationUserCashBalanceId",
+    )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class TransferDestination(BaseModel):
+class TransferDestination(InputModel):
     account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="accountId", default=None
+        validation_alias="accountId", serialization_alias="accountId", default=None
     )
     external_reference_id: Optional[str] = Field(
-        alias="externalReferenceId", default=None
+        validation_alias="externalReferenceId",
+        serialization_alias="externalReferenceId",
+        default=None,
     )
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
 
 
-class CreateTransferInput(BaseModel):
-    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
-    amount: float
+class CreateTransferInput(InputModel):
+    idempotency_key: Optional[str] = Field(
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
+    )
+    amount: MoneyInput
     destination: Optional["TransferDestination"] = None
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     direction: Optional[TransferDirection] = None
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class CreateUserCashBalanceInput(BaseModel):
+class CreateUserCashBalanceInput(InputModel):
     nickname: str
 
 
-class UpdateUserCashBalanceInput(BaseModel):
+class UpdateUserCashBalanceInput(InputModel):
     user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="userCashBalanceId"
+        validation_alias="userCashBalanceId", serialization_alias="userCashBalanceId"
     )
     nickname: str
 
 
-class CloseUserCashBalanceInput(BaseModel):
+class CloseUserCashBalanceInput(InputModel):
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
     user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="userCashBalanceId"
+        validation_alias="userCashBalanceId", serialization_alias="userCashBalanceId"
     )
     new_funding_source: Optional[CloseUserCashBalanceFundingSource] = Field(
-        alias="newFundingSource", default=None
+        validation_alias="newFundingSource",
+        serialization_alias="newFundingSource",
+        default=None,
     )
     lock_all_virtual_cards: Optional[bool] = Field(
-        alias="lockAllVirtualCards", default=None
+        validation_alias="lockAllVirtualCards",
+        serialization_alias="lockAllVirtualCards",
+        default=None,
     )
     transfer_user_cash_balance_id: Optional[
         Annotated[UUID, PlainSerializer(serialize_uuid)]
-    ] = Field(alias="transferUserCashBalanceId", default=None)
+    ] = Field(
+        validation_alias="transferUserCashBalanceId",
+        serialization_alias="transferUserCashBalanceId",
+        default=None,
+    )
 
 
-class VirtualCardBillingAddressInput(BaseModel):
-    street_address_line_1: str = Field(alias="streetAddressLine1")
+class VirtualCardBillingAddressInput(InputModel):
+    street_address_line_1: str = Field(
+        validation_alias="streetAddressLine1", serialization_alias="streetAddressLine1"
+    )
     street_address_line_2: Optional[str] = Field(
-        alias="streetAddressLine2", default=None
+        validation_alias="streetAddressLine2",
+        serialization_alias="streetAddressLine2",
+        default=None,
     )
     country: str
     city: str
     state: str
-    postal_code: str = Field(alias="postalCode")
+    postal_code: str = Field(
+        validation_alias="postalCode", serialization_alias="postalCode"
+    )
 
 
-class CreateVirtualCardInput(BaseModel):
+class CreateVirtualCardInput(InputModel):
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
-    spend_limit: float = Field(alias="spendLimit")
+    spend_limit: MoneyInput = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit"
+    )
     spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
-        alias="spendLimitDuration", default=None
+        validation_alias="spendLimitDuration",
+        serialization_alias="spendLimitDuration",
+        default=None,
     )
-    lock_date: Optional[str] = Field(alias="lockDate", default=None)
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse", default=None)
-    card_nickname: Optional[str] = Field(alias="cardNickname", default=None)
+    lock_date: Optional[str] = Field(
+        validation_alias="lockDate", serialization_alias="lockDate", default=None
+    )
+    lock_card_next_use: Optional[bool] = Field(
+        validation_alias="lockCardNextUse",
+        serialization_alias="lockCardNextUse",
+        default=None,
+    )
+    card_nickname: Optional[str] = Field(
+        validation_alias="cardNickname",
+        serialization_alias="cardNickname",
+        default=None,
+    )
     primary_funding_source: Optional[VirtualCardFundingSource] = Field(
-        alias="primaryFundingSource", default=None
+        validation_alias="primaryFundingSource",
+        serialization_alias="primaryFundingSource",
+        default=None,
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     offer_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="offerId", default=None
+        validation_alias="offerId", serialization_alias="offerId", default=None
     )
     auth_user_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="authUserId", default=None
+        validation_alias="authUserId", serialization_alias="authUserId", default=None
     )
     user_address_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="userAddressId", default=None
+        validation_alias="userAddressId",
+        serialization_alias="userAddressId",
+        default=None,
     )
     billing_address: Optional["VirtualCardBillingAddressInput"] = Field(
-        alias="billingAddress", default=None
+        validation_alias="billingAddress",
+        serialization_alias="billingAddress",
+        default=None,
     )
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
     use_prepayment_balance: Optional[bool] = Field(
-        alias="usePrepaymentBalance", default=None
+        validation_alias="usePrepaymentBalance",
+        serialization_alias="usePrepaymentBalance",
+        default=None,
     )
-    use_rewards_balance: Optional[bool] = Field(alias="useRewardsBalance", default=None)
+    use_rewards_balance: Optional[bool] = Field(
+        validation_alias="useRewardsBalance",
+        serialization_alias="useRewardsBalance",
+        default=None,
+    )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
 
 
-class CreateVirtualCardBulkOrderItemInput(BaseModel):
+class CreateVirtualCardBulkOrderItemInput(InputModel):
     quantity: int
-    spend_limit: float = Field(alias="spendLimit")
-    spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
-        alias="spendLimitDuration", default=None
+    spend_limit: MoneyInput = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit"
     )
-    lock_date: Optional[str] = Field(alias="lockDate", default=None)
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse", default=None)
-    card_nickname: Optional[str] = Field(alias="cardNickname", default=None)
+    spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
+        validation_alias="spendLimitDuration",
+        serialization_alias="spendLimitDuration",
+        default=None,
+    )
+    lock_date: Optional[str] = Field(
+        validation_alias="lockDate", serialization_alias="lockDate", default=None
+    )
+    lock_card_next_use: Optional[bool] = Field(
+        validation_alias="lockCardNextUse",
+        serialization_alias="lockCardNextUse",
+        default=None,
+    )
+    card_nickname: Optional[str] = Field(
+        validation_alias="cardNickname",
+        serialization_alias="cardNickname",
+        default=None,
+    )
     primary_funding_source: Optional[VirtualCardFundingSource] = Field(
-        alias="primaryFundingSource", default=None
+        validation_alias="primaryFundingSource",
+        serialization_alias="primaryFundingSource",
+        default=None,
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
 
 
-class CreateVirtualCardBulkOrderInput(BaseModel):
-    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(alias="offerId")
-    order_items: list["CreateVirtualCardBulkOrderItemInput"] = Field(alias="orderItems")
+class CreateVirtualCardBulkOrderInput(InputModel):
+    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="offerId", serialization_alias="offerId"
+    )
+    order_items: list["CreateVirtualCardBulkOrderItemInput"] = Field(
+        validation_alias="orderItems", serialization_alias="orderItems"
+    )
 
 
-class GetVirtualCardBulkOrderStatusInput(BaseModel):
-    order_id: str = Field(alias="orderId")
+class GetVirtualCardBulkOrderStatusInput(InputModel):
+    order_id: str = Field(validation_alias="orderId", serialization_alias="orderId")
 
 
-class EditVirtualCardInput(BaseModel):
+class EditVirtualCardInput(InputModel):
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="virtualCardId"
+        validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
-    spend_limit: Optional[float] = Field(alias="spendLimit", default=None)
+    spend_limit: Optional[MoneyInput] = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit", default=None
+    )
     spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
-        alias="spendLimitDuration", default=None
+        validation_alias="spendLimitDuration",
+        serialization_alias="spendLimitDuration",
+        default=None,
     )
-    lock_date: Optional[str] = Field(alias="lockDate", default=None)
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse", default=None)
-    card_nickname: Optional[str] = Field(alias="cardNickname", default=None)
+    lock_date: Optional[str] = Field(
+        validation_alias="lockDate", serialization_alias="lockDate", default=None
+    )
+    lock_card_next_use: Optional[bool] = Field(
+        validation_alias="lockCardNextUse",
+        serialization_alias="lockCardNextUse",
+        default=None,
+    )
+    card_nickname: Optional[str] = Field(
+        validation_alias="cardNickname",
+        serialization_alias="cardNickname",
+        default=None,
+    )
     primary_funding_source: Optional[VirtualCardFundingSource] = Field(
-        alias="primaryFundingSource", default=None
+        validation_alias="primaryFundingSource",
+        serialization_alias="primaryFundingSource",
+        default=None,
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
 
 
-class LockVirtualCardInput(BaseModel):
+class LockVirtualCardInput(InputModel):
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="virtualCardId"
+        validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
 
 
-class UnlockVirtualCardInput(BaseModel):
+class UnlockVirtualCardInput(InputModel):
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="virtualCardId"
+        validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
 
 
-class GetVirtualCardOffersInput(BaseModel):
-    card_brand_locked: Optional[bool] = Field(alias="cardBrandLocked", default=None)
-    card_type: Optional[VirtualCardOfferType] = Field(alias="cardType", default=None)
+class GetVirtualCardOffersInput(InputModel):
+    card_brand_locked: Optional[bool] = Field(
+        validation_alias="cardBrandLocked",
+        serialization_alias="cardBrandLocked",
+        default=None,
+    )
+    card_type: Optional[VirtualCardOfferType] = Field(
+        validation_alias="cardType", serialization_alias="cardType", default=None
+    )
     card_network: Optional[VirtualCardNetwork] = Field(
-        alias="cardNetwork", default=None
+        validation_alias="cardNetwork", serialization_alias="cardNetwork", default=None
     )
 
 
-class AddVirtualCardAddressInput(BaseModel):
-    billing_address: "VirtualCardBillingAddressInput" = Field(alias="billingAddress")
+class AddVirtualCardAddressInput(InputModel):
+    billing_address: "VirtualCardBillingAddressInput" = Field(
+        validation_alias="billingAddress", serialization_alias="billingAddress"
+    )
     auth_user_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="authUserId", default=None
+        validation_alias="authUserId", serialization_alias="authUserId", default=None
     )
 
 
-class TransactionFilterInput(BaseModel):
+class TransactionFilterInput(InputModel):
     record_id: Optional[
         list[Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]]]
-    ] = Field(alias="recordId", default=None)
+    ] = Field(validation_alias="recordId", serialization_alias="recordId", default=None)
     status: Optional[list[Optional[TransactionStatus]]] = None
-    amount: Optional[float] = None
-    amount_gte: Optional[float] = Field(alias="amountGte", default=None)
-    amount_lte: Optional[float] = Field(alias="amountLte", default=None)
-    final_amount: Optional[float] = Field(alias="finalAmount", default=None)
-    final_amount_gte: Optional[float] = Field(alias="finalAmountGte", default=None)
-    final_amount_lte: Optional[float] = Field(alias="finalAmountLte", default=None)
-    cashback_amount: Optional[float] = Field(alias="cashbackAmount", default=None)
-    cashback_amount_gte: Optional[float] = Field(
-        alias="cashbackAmountGte", default=None
+    amount: Optional[MoneyInput] = None
+    amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="amountGte", serialization_alias="amountGte", default=None
     )
-    cashback_amount_lte: Optional[float] = Field(
-        alias="cashbackAmountLte", default=None
+    amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="amountLte", serialization_alias="amountLte", default=None
     )
-    cashback_percentage: Optional[float] = Field(
-        alias="cashbackPercentage", default=None
+    final_amount: Optional[MoneyInput] = Field(
+        validation_alias="finalAmount", serialization_alias="finalAmount", default=None
     )
-    cashback_percentage_gte: Optional[float] = Field(
-        alias="cashbackPercentageGte", default=None
+    final_amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="finalAmountGte",
+        serialization_alias="finalAmountGte",
+        default=None,
     )
-    cashback_percentage_lte: Optional[float] = Field(
-        alias="cashbackPercentageLte", default=None
+    final_amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="finalAmountLte",
+        serialization_alias="finalAmountLte",
+        default=None,
     )
-    fee_amount: Optional[float] = Field(alias="feeAmount", default=None)
-    fee_amount_gte: Optional[float] = Field(alias="feeAmountGte", default=None)
-    fee_amount_lte: Optional[float] = Field(alias="feeAmountLte", default=None)
+    cashback_amount: Optional[MoneyInput] = Field(
+        validation_alias="cashbackAmount",
+        serialization_alias="cashbackAmount",
+        default=None,
+    )
+    cashback_amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="cashbackAmountGte",
+        serialization_alias="cashbackAmountGte",
+        default=None,
+    )
+    cashback_amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="cashbackAmountLte",
+        serialization_alias="cashbackAmountLte",
+        default=None,
+    )
+    cashback_percentage: Optional[DecimalInput] = Field(
+        validation_alias="cashbackPercentage",
+        serialization_alias="cashbackPercentage",
+        default=None,
+    )
+    cashback_percentage_gte: Optional[DecimalInput] = Field(
+        validation_alias="cashbackPercentageGte",
+        serialization_alias="cashbackPercentageGte",
+        default=None,
+    )
+    cashback_percentage_lte: Optional[DecimalInput] = Field(
+        validation_alias="cashbackPercentageLte",
+        serialization_alias="cashbackPercentageLte",
+        default=None,
+    )
+    fee_amount: Optional[MoneyInput] = Field(
+        validation_alias="feeAmount", serialization_alias="feeAmount", default=None
+    )
+    fee_amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="feeAmountGte",
+        serialization_alias="feeAmountGte",
+        default=None,
+    )
+    fee_amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="feeAmountLte",
+        serialization_alias="feeAmountLte",
+        default=None,
+    )
     created_gte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="createdGte", default=None)
+        Field(
+            validation_alias="createdGte",
+            serialization_alias="createdGte",
+            default=None,
+        )
     )
     created_lte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="createdLte", default=None)
+        Field(
+            validation_alias="createdLte",
+            serialization_alias="createdLte",
+            default=None,
+        )
     )
     updated_gte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="updatedGte", default=None)
+        Field(
+            validation_alias="updatedGte",
+            serialization_alias="updatedGte",
+            default=None,
+        )
     )
     updated_lte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="updatedLte", default=None)
+        Field(
+            validation_alias="updatedLte",
+            serialization_alias="updatedLte",
+            default=None,
+        )
     )
 
 
-class UpdateTransactionMetadataInput(BaseModel):
+class UpdateTransactionMetadataInput(InputModel):
     transaction_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="transactionId"
+        validation_alias="transactionId", serialization_alias="transactionId"
     )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class UserLookupInput(BaseModel):
-    phone_number: Optional[str] = Field(alias="phoneNumber", default=None)
+class UserLookupInput(InputModel):
+    phone_number: Optional[str] = Field(
+        validation_alias="phoneNumber", serialization_alias="phoneNumber", default=None
+    )
     email: Optional[str] = None
 
 
-class BusinessLookupInput(BaseModel):
-    company_name: str = Field(alias="companyName")
+class BusinessLookupInput(InputModel):
+    company_name: str = Field(
+        validation_alias="companyName", serialization_alias="companyName"
+    )
 
 
-class RequestVirtualCardInput(BaseModel):
-    seat_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(alias="seatId")
-    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(alias="offerId")
-    purchase_amount: float = Field(alias="purchaseAmount")
+class RequestVirtualCardInput(InputModel):
+    seat_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="seatId", serialization_alias="seatId"
+    )
+    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="offerId", serialization_alias="offerId"
+    )
+    purchase_amount: MoneyInput = Field(
+        validation_alias="purchaseAmount", serialization_alias="purchaseAmount"
+    )
     channel: SourcePlatformChannel
-    fluzpay_amount: float = Field(alias="fluzpayAmount")
+    fluzpay_amount: MoneyInput = Field(
+        validation_alias="fluzpayAmount", serialization_alias="fluzpayAmount"
+    )
     spend_limit_duration: VirtualCardSpendLimitDuration = Field(
-        alias="spendLimitDuration"
+        validation_alias="spendLimitDuration", serialization_alias="spendLimitDuration"
     )
     virtual_card_pin: Optional[str] = Field(
-        alias="virtualCardPIN", default=None, repr=False
+        validation_alias="virtualCardPIN",
+        serialization_alias="virtualCardPIN",
+        default=None,
+        repr=False,
     )
-    brand_locked: Optional[bool] = Field(alias="brandLocked", default=None)
-    mcc_id: Optional[str] = Field(alias="mccId", default=None)
-    share_with: Optional[list[Optional[str]]] = Field(alias="shareWith", default=None)
+    brand_locked: Optional[bool] = Field(
+        validation_alias="brandLocked", serialization_alias="brandLocked", default=None
+    )
+    mcc_id: Optional[str] = Field(
+        validation_alias="mccId", serialization_alias="mccId", default=None
+    )
+    share_with: Optional[list[Optional[str]]] = Field(
+        validation_alias="shareWith", serialization_alias="shareWith", default=None
+    )
     pin_auth_token: Optional[str] = Field(
-        alias="pinAuthToken", default=None, repr=False
+        validation_alias="pinAuthToken",
+        serialization_alias="pinAuthToken",
+        default=None,
+        repr=False,
     )
 
 
-class RequestReimbursementInput(BaseModel):
-    amount: float
+class RequestReimbursementInput(InputModel):
+    amount: MoneyInput
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
-        Field(alias="sourceUserCashBalanceId")
+        Field(
+            validation_alias="sourceUserCashBalanceId",
+            serialization_alias="sourceUserCashBalanceId",
+        )
     )
     destination_user_cash_balance_id: Annotated[
         UUID, PlainSerializer(serialize_uuid)
-    ] = Field(alias="destinationUserCashBalanceId")
+    ] = Field(
+        validation_alias="destinationUserCashBalanceId",
+        serialization_alias="destinationUserCashBalanceId",
+    )
     memo: Optional[str] = None
     category_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="categoryId", default=None
+        validation_alias="categoryId", serialization_alias="categoryId", default=None
     )
 
 
-class RequestInternalTransferInput(BaseModel):
-    amount: float
+class RequestInternalTransferInput(InputModel):
+    amount: MoneyInput
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
-        Field(alias="sourceUserCashBalanceId")
+        Field(
+            validation_alias="sourceUserCashBalanceId",
+            serialization_alias="sourceUserCashBalanceId",
+        )
     )
     destination_user_cash_balance_id: Annotated[
         UUID, PlainSerializer(serialize_uuid)
-    ] = Field(alias="destinationUserCashBalanceId")
-
-
-class RequestAccountTransferInput(BaseModel):
-    idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+    ] = Field(
+        validation_alias="destinationUserCashBalanceId",
+        serialization_alias="destinationUserCashBalanceId",
     )
-    amount: float
+
+
+class RequestAccountTransferInput(InputModel):
+    idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
+    )
+    amount: MoneyInput
     destination: Optional["TransferDestination"] = None
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class CreatePlaidLinkTokenInput(BaseModel):
-    device_os: Optional[PlaidDeviceOs] = Field(alias="deviceOs", default=None)
-    platform_item_id: Optional[str] = Field(alias="platformItemId", default=None)
+class CreatePlaidLinkTokenInput(InputModel):
+    device_os: Optional[PlaidDeviceOs] = Field(
+        validation_alias="deviceOs", serialization_alias="deviceOs", default=None
+    )
+    platform_item_id: Optional[str] = Field(
+        validation_alias="platformItemId",
+        serialization_alias="platformItemId",
+        default=None,
+    )
 
 
-class CompletePlaidLinkInput(BaseModel):
-    public_token: str = Field(alias="publicToken", repr=False)
-    platform_item_id: Optional[str] = Field(alias="platformItemId", default=None)
+class CompletePlaidLinkInput(InputModel):
+    public_token: str = Field(
+        validation_alias="publicToken", serialization_alias="publicToken", repr=False
+    )
+    platform_item_id: Optional[str] = Field(
+        validation_alias="platformItemId",
+        serialization_alias="platformItemId",
+        default=None,
+    )
 
 
-class CreatePlaidLinkAddressInput(BaseModel):
+class CreatePlaidLinkAddressInput(InputModel):
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     address: Optional["AddressInput"] = None
 
 
-class PlaidBankAccountInput(BaseModel):
+class PlaidBankAccountInput(InputModel):
     bank_account_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankAccountId"
+        validation_alias="bankAccountId", serialization_alias="bankAccountId"
     )
 
 
-class PlaidBankTransactionFilterInput(BaseModel):
+class PlaidBankTransactionFilterInput(InputModel):
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     start_date: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="startDate", default=None)
+        Field(
+            validation_alias="startDate", serialization_alias="startDate", default=None
+        )
     )
     end_date: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="endDate", default=None)
+        Field(validation_alias="endDate", serialization_alias="endDate", default=None)
     )
     paginate: Optional["OffsetInput"] = None

@@ -736,7 +736,7 @@ class FluzClient(_GeneratedClient):
             RevealTimeoutError: the order did not finish in time.
             FluzError: a status query failed.
         """
-        request = GetVirtualCardBulkOrderStatusInput(orderId=order_id)
+        request = GetVirtualCardBulkOrderStatusInput(order_id=order_id)
         outcome = await poll_until(
             lambda: self.get_virtual_card_bulk_order_status(input=request),
             lambda s: (

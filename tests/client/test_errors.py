@@ -3,8 +3,11 @@ client-side validation before sending."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -182,27 +185,6 @@ def quote(**fields: Any) -> GetOfferQuoteInput:
             "positive",
         ),
         (
-            lambda f: f.purchase_gift_card(
-                input=PurchaseGiftCardInput(offerId=OFFER, amount=math.nan)
-            ),
-            "input.amount",
-            "finite",
-        ),
-        (
-            lambda f: f.purchase_gift_card(
-                input=PurchaseGiftCardInput(offerId=OFFER, amount=math.inf)
-            ),
-            "input.amount",
-            "finite",
-        ),
-        (
-            lambda f: f.purchase_gift_card(
-                input=PurchaseGiftCardInput(offerId=OFFER, amount=10.005)
-            ),
-            "input.amount",
-            "max_2_decimals",
-        ),
-        (
             lambda f: f.purchase_gift_card(input=PurchaseGiftCardInput(amount=10)),
             "input.offer_id",
             "exactly_one_of",
@@ -283,12 +265,53 @@ async def test_valid_inputs_and_filters_are_not_refused() -> None:
         await fluz.purchase_gift_card(input=PurchaseGiftCardInput(merchantSlug="shop", amount=10.1))
         await fluz.purchase_gift_card(
             input=PurchaseGiftCardInput(
-                offerId=OFFER, amount=0.1 + 0.2, defaultToBalance=False, balanceAmount=0.3
+                offerId=OFFER, amount="0.30", defaultToBalance=False, balanceAmount=0.3
             )
         )
         # Filters may be zero or negative bounds: not amounts to pay.
         await fluz.get_transactions(filter_=TransactionFilterInput(amountGte=0.0))
     assert len(fake.seen("PurchaseGiftCard")) == 2
+
+
+@pytest.mark.parametrize(
+    ("amount", "rule"),
+    [
+        (math.nan, "finite_number"),
+        (math.inf, "finite_number"),
+        (Decimal("NaN"), "finite_number"),
+        (10.005, "max_2_decimals"),
+        ("10.005", "max_2_decimals"),
+        # What used to pass a tolerance check and go out as 0.30000000000000004.
+        (0.1 + 0.2, "max_2_decimals"),
+        (1.1 * 3, "max_2_decimals"),
+        ("ten", "decimal_parsing"),
+        (True, "decimal_type"),
+        ("12345678901234.56", "exact_json_number"),
+    ],
+)
+def test_bad_amounts_raise_the_clients_validation_error_when_the_input_is_built(
+    amount: object, rule: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PurchaseGiftCardInput(offer_id=OFFER, amount=amount)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.rule) == ("amount", rule)
+    assert "PurchaseGiftCardInput" in caught.value.message
+    assert caught.value.__context__ is None  # pydantic's error (with the input) not chained
+    assert caught.value.__cause__ is None
+
+
+async def test_what_is_validated_is_what_is_sent_exact_json_numbers() -> None:
+    fake = FakeFluz()
+    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": None}))
+    async with fake.client() as fluz:
+        for amount in (Decimal("19.99"), "3.30", 25, 19.99, Decimal("1234567890123.45")):
+            with contextlib.suppress(FluzError):
+                await fluz.purchase_gift_card(
+                    input=PurchaseGiftCardInput(merchant_slug="shop", amount=amount)  # type: ignore[arg-type]
+                )
+    sent = [seen.request.content for seen in fake.seen("PurchaseGiftCard")]
+    amounts = [re.search(rb'"amount":([^,}]+)', body).group(1) for body in sent]  # type: ignore[union-attr]
+    assert amounts == [b"19.99", b"3.3", b"25", b"19.99", b"1234567890123.45"]
 
 
 async def test_validation_error_is_also_a_value_error() -> None:

@@ -18,6 +18,7 @@ CODEGEN_INPUTS = (
     "queries",
     "generated",
     "src/fluz/_codegen/scalars.py",
+    "src/fluz/_codegen/money.py",
 )
 
 

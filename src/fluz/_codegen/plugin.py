@@ -34,10 +34,27 @@ result page. ``FluzClient`` keeps its response metadata outside the models
 """
 
 import ast
+from copy import deepcopy
 from typing import Any
 
 from ariadne_codegen.plugins.base import Plugin
-from graphql import ExecutableDefinitionNode, FieldNode, GraphQLInputField
+from graphql import (
+    DirectiveLocation,
+    DocumentNode,
+    ExecutableDefinitionNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLDirective,
+    GraphQLFloat,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLSchema,
+    Visitor,
+    get_named_type,
+    parse,
+    print_ast,
+    visit,
+)
 
 __all__ = ["FluzCodegenPlugin"]
 
@@ -68,6 +85,87 @@ FILE_COMMENT = (
     "# Do not edit by hand: `make drift` fails when this file differs from a fresh run."
 )
 
+# Money (src/fluz/_codegen/money.py, copied into the generated package). Every GraphQL
+# ``Float`` is a decimal quantity in this API (amounts, limits, balances, rates): inputs take
+# MoneyInput (at most 2 decimals) or, for the names below, DecimalInput; results hold
+# ``Decimal`` (DecimalResult: dumped to JSON as a number). Keyed on the built-in Float, not
+# on a schema scalar, because Fluz's schema says Float and `make schema` would silently put
+# it back over a custom scalar.
+NON_MONEY_FLOAT_INPUTS = frozenset(
+    {"cashbackPercentage", "cashbackPercentageGte", "cashbackPercentageLte"}
+)
+# Amounts Fluz sends as strings ("100.00", "6.00000"): results hold ``Decimal`` for these
+# String fields too. Names, like SECRET_FIELDS; tests/codegen checks that each is a String
+# field of the schema, so a rename by `make schema` fails a test instead of silently
+# turning an amount back into a str.
+MONEY_STRING_FIELDS = frozenset(
+    {
+        "availableBalance",  # CashBalance, RewardsBalance
+        "totalBalance",
+        "pendingBalance",
+        "lifetimeBalance",
+        "totalCashBalance",  # UserCashBalance
+        "availableCashBalance",
+        "lifetimeCashBalance",
+        "depositAmount",  # CashBalanceDeposit
+        "depositFee",
+        "amount",  # Withdraw (a String there; Transaction's is a Float)
+        "processingFee",  # Withdraw
+        "chargedFee",
+        "denomination",  # StockInfoFixedType
+        "minDenomination",  # StockInfoVariableType
+        "maxDenomination",
+    }
+)
+MONEY_INPUT = "MoneyInput"
+DECIMAL_INPUT = "DecimalInput"
+DECIMAL_RESULT = "DecimalResult"
+
+# Client-side nullability (queries/README.md): `@required` on a field of an operation or
+# fragment makes its generated attribute non-Optional (a list: list[X], items non-null too).
+# pydantic then refuses a null there, which FluzClient reports as ResponseDecodeError naming
+# the field. The directive exists only at codegen time: process_schema declares it (so the
+# schema file stays Fluz's) and generate_operation_str strips it from the text sent.
+REQUIRED_DIRECTIVE = "required"
+
+# Input models derive from InputModel (appended to base_model.py): a model built with bad
+# values raises what `input_error_factory` makes of pydantic's error. fluz sets the factory
+# (fluz._validation) to build fluz.ValidationError, the error of the client's own checks, so
+# one `except fluz.ValidationError` catches bad input wherever it is found. Results keep the
+# plain BaseModel: a custom __init__ would make pydantic call Python for every nested result.
+INPUT_MODEL_BASE = "InputModel"
+_IMPORTS_BEFORE = (
+    "from pydantic import BaseModel as PydanticBaseModel\nfrom pydantic import ConfigDict\n"
+)
+_IMPORTS_AFTER = (
+    "from typing import Any, Callable, Optional\n\n"
+    "from pydantic import BaseModel as PydanticBaseModel\n"
+    "from pydantic import ConfigDict, ValidationError\n"
+)
+_INPUT_MODEL_SOURCE = '''
+
+# Set by the fluz package: turns pydantic's error for an input model into the client's
+# ValidationError. None (fluz_graphql used on its own): pydantic's error is raised.
+input_error_factory: Optional[Callable[[type["InputModel"], ValidationError], Exception]] = None
+
+
+class InputModel(BaseModel):
+    """Base of the generated input models: bad values raise the client's error type."""
+
+    model_config = ConfigDict(loc_by_alias=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            if input_error_factory is None:
+                raise
+            error = input_error_factory(type(self), exc)
+        else:
+            return
+        raise error  # outside the except block: pydantic's error (and the values) not chained
+'''
+
 OPEN_ENUM_BASE = "_OpenStrEnum"
 _OPEN_ENUM_SOURCE = f'''
 class {OPEN_ENUM_BASE}(str, Enum):
@@ -97,7 +195,26 @@ class CodegenPluginError(RuntimeError):
 
 class FluzCodegenPlugin(Plugin):
     """Optional idempotency keys, secrets out of reprs and validation errors, typed lazy
-    ``__init__``, open enums."""
+    ``__init__``, open enums, money as Decimal, snake_case input keywords, ``@required``."""
+
+    def process_schema(self, schema: GraphQLSchema) -> GraphQLSchema:
+        if all(d.name != REQUIRED_DIRECTIVE for d in schema.directives):
+            schema.directives += (
+                GraphQLDirective(
+                    name=REQUIRED_DIRECTIVE,
+                    locations=[DirectiveLocation.FIELD],
+                    description="fluz-client codegen only: the field is never null here.",
+                ),
+            )
+        return schema
+
+    def generate_operation_str(
+        self, operation_str: str, operation_definition: ExecutableDefinitionNode
+    ) -> str:
+        document = parse(operation_str, no_location=True)
+        stripped = visit(document, _DropDirective(REQUIRED_DIRECTIVE))
+        assert isinstance(stripped, DocumentNode)
+        return "\n\n".join(print_ast(definition) for definition in stripped.definitions)
 
     def get_file_comment(self, comment: str, code: str, source: str | None = None) -> str:
         return FILE_COMMENT
@@ -108,7 +225,21 @@ class FluzCodegenPlugin(Plugin):
         marker = "class BaseModel(PydanticBaseModel):\n    model_config = ConfigDict(\n"
         if marker not in copied_code:
             return copied_code
-        return copied_code.replace(marker, marker + "        hide_input_in_errors=True,\n", 1)
+        copied_code = copied_code.replace(
+            marker, marker + "        hide_input_in_errors=True,\n", 1
+        )
+        if _IMPORTS_BEFORE not in copied_code:
+            raise CodegenPluginError("base_model.py no longer has the imports the plugin extends")
+        return copied_code.replace(_IMPORTS_BEFORE, _IMPORTS_AFTER, 1) + _INPUT_MODEL_SOURCE
+
+    def generate_input_class(
+        self, class_def: ast.ClassDef, input_type: GraphQLInputObjectType
+    ) -> ast.ClassDef:
+        class_def.bases = [
+            ast.Name(id=INPUT_MODEL_BASE, ctx=ast.Load()) if _is_name(base, "BaseModel") else base
+            for base in class_def.bases
+        ]
+        return class_def
 
     def generate_input_field(
         self,
@@ -118,6 +249,10 @@ class FluzCodegenPlugin(Plugin):
     ) -> ast.AnnAssign:
         if field_name in SECRET_FIELDS:
             _hide_from_repr(field_implementation, field_name)
+        if get_named_type(input_field.type) is GraphQLFloat:
+            money = DECIMAL_INPUT if field_name in NON_MONEY_FLOAT_INPUTS else MONEY_INPUT
+            _replace_name(field_implementation.annotation, "float", money)
+        _alias_for_validation_and_serialization(field_implementation)
         if field_name != IDEMPOTENCY_KEY_FIELD:
             return field_implementation
         annotation = field_implementation.annotation
@@ -145,11 +280,40 @@ class FluzCodegenPlugin(Plugin):
         field: FieldNode,
     ) -> ast.AnnAssign:
         # The schema name, not the alias: `secret: code` is as secret as `code`.
-        if field.name.value in SECRET_FIELDS:
-            _hide_from_repr(field_implementation, field.name.value)
+        name = field.name.value
+        if name in SECRET_FIELDS:
+            _hide_from_repr(field_implementation, name)
+        annotation = field_implementation.annotation
+        _replace_name(annotation, "float", DECIMAL_RESULT)
+        if name in MONEY_STRING_FIELDS:
+            _replace_name(annotation, "str", DECIMAL_RESULT)
+        if any(d.name.value == REQUIRED_DIRECTIVE for d in field.directives or ()):
+            field_implementation.annotation = _required(annotation)
         return field_implementation
 
+    def generate_result_types_module(
+        self, module: ast.Module, operation_definition: ExecutableDefinitionNode
+    ) -> ast.Module:
+        _import_if_used(module, ".money", DECIMAL_RESULT, level=1)
+        return module
+
+    def generate_fragments_module(
+        self,
+        module: ast.Module,
+        fragments_definitions: dict[str, FragmentDefinitionNode],
+    ) -> ast.Module:
+        _import_if_used(module, ".money", DECIMAL_RESULT, level=1)
+        return module
+
     def generate_inputs_module(self, module: ast.Module) -> ast.Module:
+        for node in module.body:
+            if isinstance(node, ast.ImportFrom) and node.module == "base_model":
+                node.names = [
+                    ast.alias(name=INPUT_MODEL_BASE) if alias.name == "BaseModel" else alias
+                    for alias in node.names
+                ]
+        _import_if_used(module, ".money", DECIMAL_INPUT, level=1)
+        _import_if_used(module, ".money", MONEY_INPUT, level=1)
         # The Optional[...] added above needs the name; every inputs module with a
         # nullable field already imports it, but do not rely on that.
         for node in module.body:
@@ -222,6 +386,79 @@ def _hide_from_repr(field_implementation: ast.AnnAssign, field_name: str) -> Non
             f"unexpected value for secret field {field_name}: {ast.unparse(value)}"
         )
     field_implementation.simple = 1
+
+
+class _DropDirective(Visitor):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> FieldNode:
+        directives = tuple(d for d in node.directives or () if d.name.value != self.name)
+        if len(directives) == len(node.directives or ()):
+            return node
+        copied = deepcopy(node)
+        copied.directives = directives
+        return copied
+
+
+def _replace_name(annotation: ast.expr, old: str, new: str) -> None:
+    """Rename every ``ast.Name`` *old* inside *annotation* (in place)."""
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Name) and node.id == old:
+            node.id = new
+
+
+def _required(annotation: ast.expr) -> ast.expr:
+    """``Optional[X]`` -> ``X``; ``Optional[list[Optional[X]]]`` -> ``list[X]`` (nested
+    lists too): a field declared ``@required`` and every item of it are non-null."""
+    if isinstance(annotation, ast.Subscript) and _is_name(annotation.value, "Optional"):
+        annotation = annotation.slice
+    if isinstance(annotation, ast.Subscript) and _is_name(annotation.value, "list"):
+        annotation.slice = _required(annotation.slice)
+    return annotation
+
+
+def _alias_for_validation_and_serialization(field_implementation: ast.AnnAssign) -> None:
+    """``Field(alias="merchantSlug")`` -> ``Field(validation_alias=..., serialization_alias=...)``.
+
+    Why: type checkers build an input model's ``__init__`` from ``alias`` (PEP 681), so
+    mypy accepted only ``PurchaseGiftCardInput(merchantSlug=...)``. Without ``alias`` the
+    keyword is the field name (``merchant_slug=``); at run time ``populate_by_name``
+    still accepts the camelCase alias, and ``model_dump(by_alias=True)`` still sends it.
+    """
+    value = field_implementation.value
+    if not (isinstance(value, ast.Call) and _is_name(value.func, "Field")):
+        return
+    keywords = []
+    for keyword in value.keywords:
+        if keyword.arg == "alias":
+            keywords.append(ast.keyword(arg="validation_alias", value=keyword.value))
+            keywords.append(ast.keyword(arg="serialization_alias", value=keyword.value))
+        else:
+            keywords.append(keyword)
+    value.keywords = keywords
+
+
+def _import_if_used(module: ast.Module, from_: str, name: str, level: int = 0) -> None:
+    """Add ``from <from_> import <name>`` to *module* if the name is used and not imported."""
+    module_name = from_.lstrip(".")
+    used = any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(module))
+    if not used:
+        return
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom) and node.module == module_name:
+            if all(alias.name != name for alias in node.names):
+                node.names.append(ast.alias(name=name))
+                node.names.sort(key=lambda alias: alias.name)
+            return
+    position = next(
+        (i for i, node in enumerate(module.body) if isinstance(node, ast.ImportFrom | ast.Import)),
+        0,
+    )
+    module.body.insert(
+        position, ast.ImportFrom(module=module_name, names=[ast.alias(name)], level=level)
+    )
 
 
 def _annotate_lazy_hook(hook: ast.FunctionDef) -> None:
