@@ -282,7 +282,11 @@ if TYPE_CHECKING:
     from .lookup_business import LookupBusiness, LookupBusinessLookupBusiness
     from .lookup_user import LookupUser, LookupUserLookupUser
     from .marco import Marco
-    from .purchase_gift_card import PurchaseGiftCard, PurchaseGiftCardPurchaseGiftCard
+    from .purchase_gift_card import (
+        PurchaseGiftCard,
+        PurchaseGiftCardPurchaseGiftCard,
+        PurchaseGiftCardPurchaseGiftCardGiftCard,
+    )
     from .refresh_plaid_bank_account_balance import (
         RefreshPlaidBankAccountBalance,
         RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance,
@@ -542,6 +546,7 @@ _LAZY_IMPORTS = {
     "PurchaseGiftCard": ".purchase_gift_card",
     "PurchaseGiftCardInput": ".input_types",
     "PurchaseGiftCardPurchaseGiftCard": ".purchase_gift_card",
+    "PurchaseGiftCardPurchaseGiftCardGiftCard": ".purchase_gift_card",
     "PurchaseScopeFilter": ".enums",
     "RefreshPlaidBankAccountBalance": ".refresh_plaid_bank_account_balance",
     "RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance": ".refresh_plaid_bank_account_balance",
@@ -830,6 +835,7 @@ __all__ = [
     "PurchaseGiftCard",
     "PurchaseGiftCardInput",
     "PurchaseGiftCardPurchaseGiftCard",
+    "PurchaseGiftCardPurchaseGiftCardGiftCard",
     "PurchaseScopeFilter",
     "RefreshPlaidBankAccountBalance",
     "RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance",

@@ -151,7 +151,7 @@ def gql(q: str) -> str:
 class Client(AsyncBaseClient):
     async def get_approval_requests(
         self, **kwargs: Any
-    ) -> Optional[list[Optional["GetApprovalRequestsApprovalRequests"]]]:
+    ) -> list["GetApprovalRequestsApprovalRequests"]:
         from .get_approval_requests import GetApprovalRequests
 
         query = gql("""
@@ -177,7 +177,7 @@ class Client(AsyncBaseClient):
 
     async def request_virtual_card(
         self, input: "RequestVirtualCardInput", **kwargs: Any
-    ) -> Optional["RequestVirtualCardRequestVirtualCard"]:
+    ) -> "RequestVirtualCardRequestVirtualCard":
         from .request_virtual_card import RequestVirtualCard
 
         query = gql("""
@@ -208,7 +208,7 @@ class Client(AsyncBaseClient):
 
     async def request_reimbursement(
         self, input: "RequestReimbursementInput", **kwargs: Any
-    ) -> Optional["RequestReimbursementRequestReimbursement"]:
+    ) -> "RequestReimbursementRequestReimbursement":
         from .request_reimbursement import RequestReimbursement
 
         query = gql("""
@@ -239,7 +239,7 @@ class Client(AsyncBaseClient):
 
     async def request_internal_transfer(
         self, input: "RequestInternalTransferInput", **kwargs: Any
-    ) -> Optional["RequestInternalTransferRequestInternalTransfer"]:
+    ) -> "RequestInternalTransferRequestInternalTransfer":
         from .request_internal_transfer import RequestInternalTransfer
 
         query = gql("""
@@ -270,7 +270,7 @@ class Client(AsyncBaseClient):
 
     async def request_account_transfer(
         self, input: "RequestAccountTransferInput", **kwargs: Any
-    ) -> Optional["RequestAccountTransferRequestAccountTransfer"]:
+    ) -> "RequestAccountTransferRequestAccountTransfer":
         from .request_account_transfer import RequestAccountTransfer
 
         query = gql("""
@@ -301,7 +301,7 @@ class Client(AsyncBaseClient):
 
     async def approve_approval_request(
         self, approval_id: UUID, **kwargs: Any
-    ) -> Optional["ApproveApprovalRequestApproveApprovalRequest"]:
+    ) -> "ApproveApprovalRequestApproveApprovalRequest":
         from .approve_approval_request import ApproveApprovalRequest
 
         query = gql("""
@@ -329,7 +329,7 @@ class Client(AsyncBaseClient):
 
     async def decline_approval_request(
         self, approval_id: UUID, **kwargs: Any
-    ) -> Optional["DeclineApprovalRequestDeclineApprovalRequest"]:
+    ) -> "DeclineApprovalRequestDeclineApprovalRequest":
         from .decline_approval_request import DeclineApprovalRequest
 
         query = gql("""
@@ -355,7 +355,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return DeclineApprovalRequest.model_validate(data).decline_approval_request
 
-    async def marco(self, **kwargs: Any) -> Optional[str]:
+    async def marco(self, **kwargs: Any) -> str:
         from .marco import Marco
 
         query = gql("""
@@ -370,9 +370,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return Marco.model_validate(data).marco
 
-    async def get_application_scopes(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["ScopeType"]]]:
+    async def get_application_scopes(self, **kwargs: Any) -> list["ScopeType"]:
         from .get_application_scopes import GetApplicationScopes
 
         query = gql("""
@@ -394,7 +392,7 @@ class Client(AsyncBaseClient):
         self,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetApplicationUsersGetApplicationUsers"]]]:
+    ) -> list["GetApplicationUsersGetApplicationUsers"]:
         from .get_application_users import GetApplicationUsers
 
         query = gql("""
@@ -440,7 +438,7 @@ class Client(AsyncBaseClient):
 
     async def get_accounts_by_user_id(
         self, user_id: UUID, **kwargs: Any
-    ) -> Optional[list[Optional["GetAccountsByUserIdGetAccountsByUserId"]]]:
+    ) -> list["GetAccountsByUserIdGetAccountsByUserId"]:
         from .get_accounts_by_user_id import GetAccountsByUserId
 
         query = gql("""
@@ -487,7 +485,7 @@ class Client(AsyncBaseClient):
         scopes: list["ScopeType"],
         seat_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional["GenerateUserAccessTokenGenerateUserAccessToken"]:
+    ) -> "GenerateUserAccessTokenGenerateUserAccessToken":
         from .generate_user_access_token import GenerateUserAccessToken
 
         query = gql("""
@@ -526,7 +524,7 @@ class Client(AsyncBaseClient):
 
     async def refresh_user_access_token(
         self, refresh_token: str, **kwargs: Any
-    ) -> Optional["RefreshUserAccessTokenRefreshUserAccessToken"]:
+    ) -> "RefreshUserAccessTokenRefreshUserAccessToken":
         from .refresh_user_access_token import RefreshUserAccessToken
 
         query = gql("""
@@ -558,7 +556,7 @@ class Client(AsyncBaseClient):
         email: Union[Optional[str], "UnsetType"] = UNSET,
         phone: Union[Optional[str], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetAuthorizedUsersAuthorizedUsers"]]]:
+    ) -> list["GetAuthorizedUsersAuthorizedUsers"]:
         from .get_authorized_users import GetAuthorizedUsers
 
         query = gql("""
@@ -592,7 +590,7 @@ class Client(AsyncBaseClient):
         status: Union[Optional["UACRoleStatusType"], "UnsetType"] = UNSET,
         send_invite: Union[Optional[bool], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional["AddAuthorizedUserAddAuthorizedUser"]:
+    ) -> "AddAuthorizedUserAddAuthorizedUser":
         from .add_authorized_user import AddAuthorizedUser
 
         query = gql("""
@@ -634,7 +632,7 @@ class Client(AsyncBaseClient):
 
     async def remove_authorized_user(
         self, auth_user_id: UUID, **kwargs: Any
-    ) -> Optional["RemoveAuthorizedUserRemoveAuthorizedUser"]:
+    ) -> "RemoveAuthorizedUserRemoveAuthorizedUser":
         from .remove_authorized_user import RemoveAuthorizedUser
 
         query = gql("""
@@ -669,7 +667,7 @@ class Client(AsyncBaseClient):
         email_address: str,
         date_of_birth: str,
         **kwargs: Any,
-    ) -> Optional["RegisterUserRegisterUser"]:
+    ) -> "RegisterUserRegisterUser":
         from .register_user import RegisterUser
 
         query = gql("""
@@ -710,7 +708,7 @@ class Client(AsyncBaseClient):
         user_cash_balance_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetGiftCardsGetGiftCards"]]]:
+    ) -> list["GetGiftCardsGetGiftCards"]:
         from .get_gift_cards import GetGiftCards
 
         query = gql("""
@@ -755,13 +753,16 @@ class Client(AsyncBaseClient):
 
     async def purchase_gift_card(
         self, input: "PurchaseGiftCardInput", **kwargs: Any
-    ) -> Optional["PurchaseGiftCardPurchaseGiftCard"]:
+    ) -> "PurchaseGiftCardPurchaseGiftCard":
         from .purchase_gift_card import PurchaseGiftCard
 
         query = gql("""
             mutation PurchaseGiftCard($input: PurchaseGiftCardInput!) {
               purchaseGiftCard(input: $input) {
                 ...UserPurchaseFields
+                giftCard {
+                  ...GiftCardFields
+                }
               }
             }
 
@@ -849,7 +850,7 @@ class Client(AsyncBaseClient):
 
     async def reveal_gift_card_by_gift_card_id(
         self, gift_card_id: UUID, **kwargs: Any
-    ) -> Optional["RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId"]:
+    ) -> "RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId":
         from .reveal_gift_card_by_gift_card_id import RevealGiftCardByGiftCardId
 
         query = gql("""
@@ -879,7 +880,7 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         offer_types: Union[Optional["OfferTypesInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetMerchantsGetMerchants"]]]:
+    ) -> list["GetMerchantsGetMerchants"]:
         from .get_merchants import GetMerchants
 
         query = gql("""
@@ -962,7 +963,7 @@ class Client(AsyncBaseClient):
 
     async def get_offer_quote(
         self, input: "GetOfferQuoteInput", **kwargs: Any
-    ) -> Optional["GetOfferQuoteGetOfferQuote"]:
+    ) -> "GetOfferQuoteGetOfferQuote":
         from .get_offer_quote import GetOfferQuote
 
         query = gql("""
@@ -1034,7 +1035,7 @@ class Client(AsyncBaseClient):
         self,
         input: Union[Optional["MerchantInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[str]:
+    ) -> str:
         from .get_referral_url import GetReferralUrl
 
         query = gql("""
@@ -1051,7 +1052,7 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_accounts(
         self, **kwargs: Any
-    ) -> Optional[list[Optional["GetPlaidBankAccountsGetPlaidBankAccounts"]]]:
+    ) -> list["GetPlaidBankAccountsGetPlaidBankAccounts"]:
         from .get_plaid_bank_accounts import GetPlaidBankAccounts
 
         query = gql("""
@@ -1083,7 +1084,7 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_balances(
         self, **kwargs: Any
-    ) -> Optional[list[Optional["GetPlaidBankBalancesGetPlaidBankBalances"]]]:
+    ) -> list["GetPlaidBankBalancesGetPlaidBankBalances"]:
         from .get_plaid_bank_balances import GetPlaidBankBalances
 
         query = gql("""
@@ -1111,7 +1112,7 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> Optional["GetPlaidBankAccountBalanceGetPlaidBankAccountBalance"]:
+    ) -> "GetPlaidBankAccountBalanceGetPlaidBankAccountBalance":
         from .get_plaid_bank_account_balance import GetPlaidBankAccountBalance
 
         query = gql("""
@@ -1141,7 +1142,7 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_account_spend_power(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> Optional["GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower"]:
+    ) -> "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower":
         from .get_plaid_bank_account_spend_power import GetPlaidBankAccountSpendPower
 
         query = gql("""
@@ -1172,7 +1173,7 @@ class Client(AsyncBaseClient):
         self,
         input: Union[Optional["PlaidBankTransactionFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional["GetPlaidBankTransactionsGetPlaidBankTransactions"]:
+    ) -> "GetPlaidBankTransactionsGetPlaidBankTransactions":
         from .get_plaid_bank_transactions import GetPlaidBankTransactions
 
         query = gql("""
@@ -1210,7 +1211,7 @@ class Client(AsyncBaseClient):
 
     async def create_plaid_link_token(
         self, input: "CreatePlaidLinkTokenInput", **kwargs: Any
-    ) -> Optional["CreatePlaidLinkTokenCreatePlaidLinkToken"]:
+    ) -> "CreatePlaidLinkTokenCreatePlaidLinkToken":
         from .create_plaid_link_token import CreatePlaidLinkToken
 
         query = gql("""
@@ -1235,7 +1236,7 @@ class Client(AsyncBaseClient):
 
     async def complete_plaid_link(
         self, input: "CompletePlaidLinkInput", **kwargs: Any
-    ) -> Optional["CompletePlaidLinkCompletePlaidLink"]:
+    ) -> "CompletePlaidLinkCompletePlaidLink":
         from .complete_plaid_link import CompletePlaidLink
 
         query = gql("""
@@ -1275,7 +1276,7 @@ class Client(AsyncBaseClient):
 
     async def create_plaid_link_address(
         self, input: "CreatePlaidLinkAddressInput", **kwargs: Any
-    ) -> Optional["CreatePlaidLinkAddressCreatePlaidLinkAddress"]:
+    ) -> "CreatePlaidLinkAddressCreatePlaidLinkAddress":
         from .create_plaid_link_address import CreatePlaidLinkAddress
 
         query = gql("""
@@ -1307,7 +1308,7 @@ class Client(AsyncBaseClient):
 
     async def refresh_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> Optional["RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance"]:
+    ) -> "RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance":
         from .refresh_plaid_bank_account_balance import RefreshPlaidBankAccountBalance
 
         query = gql("""
@@ -1337,7 +1338,7 @@ class Client(AsyncBaseClient):
 
     async def refresh_plaid_bank_connections(
         self, **kwargs: Any
-    ) -> Optional["RefreshPlaidBankConnectionsRefreshPlaidBankConnections"]:
+    ) -> "RefreshPlaidBankConnectionsRefreshPlaidBankConnections":
         from .refresh_plaid_bank_connections import RefreshPlaidBankConnections
 
         query = gql("""
@@ -1365,7 +1366,7 @@ class Client(AsyncBaseClient):
         self,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetUserCashBalancesGetUserCashBalances"]]]:
+    ) -> list["GetUserCashBalancesGetUserCashBalances"]:
         from .get_user_cash_balances import GetUserCashBalances
 
         query = gql("""
@@ -1399,7 +1400,7 @@ class Client(AsyncBaseClient):
 
     async def get_user_cash_balance_by_id(
         self, user_cash_balance_id: UUID, **kwargs: Any
-    ) -> Optional["GetUserCashBalanceByIdGetUserCashBalanceById"]:
+    ) -> "GetUserCashBalanceByIdGetUserCashBalanceById":
         from .get_user_cash_balance_by_id import GetUserCashBalanceById
 
         query = gql("""
@@ -1435,7 +1436,7 @@ class Client(AsyncBaseClient):
 
     async def create_user_cash_balance(
         self, input: "CreateUserCashBalanceInput", **kwargs: Any
-    ) -> Optional["CreateUserCashBalanceCreateUserCashBalance"]:
+    ) -> "CreateUserCashBalanceCreateUserCashBalance":
         from .create_user_cash_balance import CreateUserCashBalance
 
         query = gql("""
@@ -1469,7 +1470,7 @@ class Client(AsyncBaseClient):
 
     async def update_user_cash_balance(
         self, input: "UpdateUserCashBalanceInput", **kwargs: Any
-    ) -> Optional["UpdateUserCashBalanceUpdateUserCashBalance"]:
+    ) -> "UpdateUserCashBalanceUpdateUserCashBalance":
         from .update_user_cash_balance import UpdateUserCashBalance
 
         query = gql("""
@@ -1503,7 +1504,7 @@ class Client(AsyncBaseClient):
 
     async def close_user_cash_balance(
         self, input: "CloseUserCashBalanceInput", **kwargs: Any
-    ) -> Optional["CloseUserCashBalanceCloseUserCashBalance"]:
+    ) -> "CloseUserCashBalanceCloseUserCashBalance":
         from .close_user_cash_balance import CloseUserCashBalance
 
         query = gql("""
@@ -1578,7 +1579,7 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         filter_: Union[Optional["UserPurchaseFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetUserPurchasesGetUserPurchases"]]]:
+    ) -> list["GetUserPurchasesGetUserPurchases"]:
         from .get_user_purchases import GetUserPurchases
 
         query = gql("""
@@ -1708,7 +1709,7 @@ class Client(AsyncBaseClient):
 
     async def update_transaction_metadata(
         self, input: "UpdateTransactionMetadataInput", **kwargs: Any
-    ) -> Optional["UpdateTransactionMetadataUpdateTransactionMetadata"]:
+    ) -> "UpdateTransactionMetadataUpdateTransactionMetadata":
         from .update_transaction_metadata import UpdateTransactionMetadata
 
         query = gql("""
@@ -1777,7 +1778,7 @@ class Client(AsyncBaseClient):
 
     async def transfer_internal_balance(
         self, input: "TransferInternalBalanceInput", **kwargs: Any
-    ) -> Optional["TransferInternalBalanceTransferInternalBalance"]:
+    ) -> "TransferInternalBalanceTransferInternalBalance":
         from .transfer_internal_balance import TransferInternalBalance
 
         query = gql("""
@@ -1844,7 +1845,7 @@ class Client(AsyncBaseClient):
 
     async def create_transfer(
         self, input: "CreateTransferInput", **kwargs: Any
-    ) -> Optional["CreateTransferCreateTransfer"]:
+    ) -> "CreateTransferCreateTransfer":
         from .create_transfer import CreateTransfer
 
         query = gql("""
@@ -1863,7 +1864,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return CreateTransfer.model_validate(data).create_transfer
 
-    async def get_bins(self, **kwargs: Any) -> Optional[list[Optional["GetBinsBins"]]]:
+    async def get_bins(self, **kwargs: Any) -> list["GetBinsBins"]:
         from .get_bins import GetBins
 
         query = gql("""
@@ -1895,7 +1896,7 @@ class Client(AsyncBaseClient):
         self,
         input: Union[Optional["GetVirtualCardOffersInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetVirtualCardOffersGetVirtualCardOffers"]]]:
+    ) -> list["GetVirtualCardOffersGetVirtualCardOffers"]:
         from .get_virtual_card_offers import GetVirtualCardOffers
 
         query = gql("""
@@ -1930,7 +1931,7 @@ class Client(AsyncBaseClient):
 
     async def get_virtual_card_bulk_order_status(
         self, input: "GetVirtualCardBulkOrderStatusInput", **kwargs: Any
-    ) -> Optional["GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus"]:
+    ) -> "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus":
         from .get_virtual_card_bulk_order_status import GetVirtualCardBulkOrderStatus
 
         query = gql("""
@@ -1978,7 +1979,7 @@ class Client(AsyncBaseClient):
 
     async def create_virtual_card(
         self, input: "CreateVirtualCardInput", **kwargs: Any
-    ) -> Optional["CreateVirtualCardCreateVirtualCard"]:
+    ) -> "CreateVirtualCardCreateVirtualCard":
         from .create_virtual_card import CreateVirtualCard
 
         query = gql("""
@@ -2033,7 +2034,7 @@ class Client(AsyncBaseClient):
 
     async def create_virtual_card_bulk_order(
         self, input: "CreateVirtualCardBulkOrderInput", **kwargs: Any
-    ) -> Optional["CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder"]:
+    ) -> "CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder":
         from .create_virtual_card_bulk_order import CreateVirtualCardBulkOrder
 
         query = gql("""
@@ -2058,7 +2059,7 @@ class Client(AsyncBaseClient):
 
     async def add_virtual_card_address(
         self, input: "AddVirtualCardAddressInput", **kwargs: Any
-    ) -> Optional["AddVirtualCardAddressAddVirtualCardAddress"]:
+    ) -> "AddVirtualCardAddressAddVirtualCardAddress":
         from .add_virtual_card_address import AddVirtualCardAddress
 
         query = gql("""
@@ -2090,7 +2091,7 @@ class Client(AsyncBaseClient):
 
     async def edit_virtual_card(
         self, input: "EditVirtualCardInput", **kwargs: Any
-    ) -> Optional["EditVirtualCardEditVirtualCard"]:
+    ) -> "EditVirtualCardEditVirtualCard":
         from .edit_virtual_card import EditVirtualCard
 
         query = gql("""
@@ -2142,7 +2143,7 @@ class Client(AsyncBaseClient):
 
     async def lock_virtual_card(
         self, input: "LockVirtualCardInput", **kwargs: Any
-    ) -> Optional["LockVirtualCardLockVirtualCard"]:
+    ) -> "LockVirtualCardLockVirtualCard":
         from .lock_virtual_card import LockVirtualCard
 
         query = gql("""
@@ -2162,7 +2163,7 @@ class Client(AsyncBaseClient):
 
     async def unlock_virtual_card(
         self, input: "UnlockVirtualCardInput", **kwargs: Any
-    ) -> Optional["UnlockVirtualCardUnlockVirtualCard"]:
+    ) -> "UnlockVirtualCardUnlockVirtualCard":
         from .unlock_virtual_card import UnlockVirtualCard
 
         query = gql("""
@@ -2185,7 +2186,7 @@ class Client(AsyncBaseClient):
 
     async def reveal_virtual_card_by_virtual_card_id(
         self, virtual_card_id: UUID, **kwargs: Any
-    ) -> Optional["RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId"]:
+    ) -> "RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId":
         from .reveal_virtual_card_by_virtual_card_id import (
             RevealVirtualCardByVirtualCardId,
         )
@@ -2228,7 +2229,7 @@ class Client(AsyncBaseClient):
             data
         ).reveal_virtual_card_by_virtual_card_id
 
-    async def get_wallet(self, **kwargs: Any) -> Optional["GetWalletGetWallet"]:
+    async def get_wallet(self, **kwargs: Any) -> "GetWalletGetWallet":
         from .get_wallet import GetWallet
 
         query = gql("""
@@ -2331,7 +2332,7 @@ class Client(AsyncBaseClient):
 
     async def get_user_addresses(
         self, **kwargs: Any
-    ) -> Optional[list[Optional["GetUserAddressesGetUserAddresses"]]]:
+    ) -> list["GetUserAddressesGetUserAddresses"]:
         from .get_user_addresses import GetUserAddresses
 
         query = gql("""
@@ -2361,9 +2362,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetUserAddresses.model_validate(data).get_user_addresses
 
-    async def get_mcc_list(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["GetMccListGetMccList"]]]:
+    async def get_mcc_list(self, **kwargs: Any) -> list["GetMccListGetMccList"]:
         from .get_mcc_list import GetMccList
 
         query = gql("""
@@ -2383,7 +2382,7 @@ class Client(AsyncBaseClient):
 
     async def add_bank_card(
         self, input: "AddBankCardInput", **kwargs: Any
-    ) -> Optional["AddBankCardAddBankCard"]:
+    ) -> "AddBankCardAddBankCard":
         from .add_bank_card import AddBankCard
 
         query = gql("""
@@ -2418,7 +2417,7 @@ class Client(AsyncBaseClient):
 
     async def update_bank_card_nickname(
         self, input: "UpdateBankCardNicknameInput", **kwargs: Any
-    ) -> Optional["UpdateBankCardNicknameUpdateBankCardNickname"]:
+    ) -> "UpdateBankCardNicknameUpdateBankCardNickname":
         from .update_bank_card_nickname import UpdateBankCardNickname
 
         query = gql("""
@@ -2456,9 +2455,7 @@ class Client(AsyncBaseClient):
 
     async def update_bank_card_preferred_merchant_category_code(
         self, input: "UpdateBankCardPreferredMerchantCategoryCodeInput", **kwargs: Any
-    ) -> Optional[
-        "UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode"
-    ]:
+    ) -> "UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode":
         from .update_bank_card_preferred_merchant_category_code import (
             UpdateBankCardPreferredMerchantCategoryCode,
         )
@@ -2500,7 +2497,7 @@ class Client(AsyncBaseClient):
 
     async def delete_bank_card(
         self, input: "DeleteBankCardInput", **kwargs: Any
-    ) -> Optional["DeleteBankCardDeleteBankCard"]:
+    ) -> "DeleteBankCardDeleteBankCard":
         from .delete_bank_card import DeleteBankCard
 
         query = gql("""
@@ -2535,7 +2532,7 @@ class Client(AsyncBaseClient):
 
     async def deposit_cash_balance(
         self, input: "DepositCashBalanceInput", **kwargs: Any
-    ) -> Optional["DepositCashBalanceDepositCashBalance"]:
+    ) -> "DepositCashBalanceDepositCashBalance":
         from .deposit_cash_balance import DepositCashBalance
 
         query = gql("""
@@ -2617,7 +2614,7 @@ class Client(AsyncBaseClient):
 
     async def withdraw_cash_balance(
         self, input: "WithdrawCashBalanceInput", **kwargs: Any
-    ) -> Optional["WithdrawCashBalanceWithdrawCashBalance"]:
+    ) -> "WithdrawCashBalanceWithdrawCashBalance":
         from .withdraw_cash_balance import WithdrawCashBalance
 
         query = gql("""

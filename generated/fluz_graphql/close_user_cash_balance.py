@@ -10,8 +10,8 @@ from .fragments import UserCashBalanceFields, VirtualCardFields
 
 
 class CloseUserCashBalance(BaseModel):
-    close_user_cash_balance: Optional["CloseUserCashBalanceCloseUserCashBalance"] = (
-        Field(alias="closeUserCashBalance")
+    close_user_cash_balance: "CloseUserCashBalanceCloseUserCashBalance" = Field(
+        alias="closeUserCashBalance"
     )
 
 

@@ -11,7 +11,7 @@ from .fragments import PlaidBankAccountFields
 
 
 class CompletePlaidLink(BaseModel):
-    complete_plaid_link: Optional["CompletePlaidLinkCompletePlaidLink"] = Field(
+    complete_plaid_link: "CompletePlaidLinkCompletePlaidLink" = Field(
         alias="completePlaidLink"
     )
 

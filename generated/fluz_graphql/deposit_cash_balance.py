@@ -10,7 +10,7 @@ from .fragments import CashBalanceDepositFields, UserBalancesFields
 
 
 class DepositCashBalance(BaseModel):
-    deposit_cash_balance: Optional["DepositCashBalanceDepositCashBalance"] = Field(
+    deposit_cash_balance: "DepositCashBalanceDepositCashBalance" = Field(
         alias="depositCashBalance"
     )
 

@@ -29,7 +29,7 @@ from .money import DecimalResult
 
 
 class AccountFields(BaseModel):
-    account_id: Optional[UUID] = Field(alias="accountId")
+    account_id: UUID = Field(alias="accountId")
     type_: Optional[AccountType] = Field(alias="type")
     account_name: Optional[str] = Field(alias="accountName")
     seats: Optional[list[Optional["AccountFieldsSeats"]]]
@@ -72,7 +72,7 @@ class ApprovalRequestSubmissionFieldsError(BaseModel):
 
 
 class BankAccountFields(BaseModel):
-    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
+    bank_account_id: UUID = Field(alias="bankAccountId")
     account_id: Optional[UUID] = Field(alias="accountId")
     type_: Optional[BankAccountType] = Field(alias="type")
     account_name: Optional[str] = Field(alias="accountName")
@@ -87,7 +87,7 @@ class BankAccountFields(BaseModel):
 
 
 class BankCardFields(BaseModel):
-    bank_card_id: Optional[UUID] = Field(alias="bankCardId")
+    bank_card_id: UUID = Field(alias="bankCardId")
     owner_account_id: Optional[UUID] = Field(alias="ownerAccountId")
     added_user_id: Optional[UUID] = Field(alias="addedUserId")
     card_type: Optional[BankCardType] = Field(alias="cardType")
@@ -105,7 +105,7 @@ class BankCardFields(BaseModel):
 
 
 class CashBalanceDepositFields(BaseModel):
-    cash_balance_deposit_id: Optional[UUID] = Field(alias="cashBalanceDepositId")
+    cash_balance_deposit_id: UUID = Field(alias="cashBalanceDepositId")
     deposit_display_id: Optional[str] = Field(alias="depositDisplayId")
     deposit_amount: Optional[DecimalResult] = Field(alias="depositAmount")
     deposit_fee: Optional[DecimalResult] = Field(alias="depositFee")
@@ -137,13 +137,13 @@ class CashBalanceFields(BaseModel):
 
 
 class MerchantFields(BaseModel):
-    merchant_id: Optional[UUID] = Field(alias="merchantId")
+    merchant_id: UUID = Field(alias="merchantId")
     name: Optional[str]
     slug: Optional[str]
 
 
 class GiftCardFields(BaseModel):
-    gift_card_id: Optional[UUID] = Field(alias="giftCardId")
+    gift_card_id: UUID = Field(alias="giftCardId")
     purchaser_user_id: Optional[UUID] = Field(alias="purchaserUserId")
     status: Optional[GiftCardStatus]
     end_date: Optional[datetime] = Field(alias="endDate")
@@ -152,13 +152,9 @@ class GiftCardFields(BaseModel):
     merchant: Optional["GiftCardFieldsMerchant"]
 
 
-class GiftCardFieldsMerchant(MerchantFields):
-    pass
-
-
 class OfferFields(BaseModel):
     offering_merchant_id: Optional[UUID] = Field(alias="offeringMerchantId")
-    offer_id: Optional[UUID] = Field(alias="offerId")
+    offer_id: UUID = Field(alias="offerId")
     type_: Optional[OfferType] = Field(alias="type")
     has_stock_info: Optional[bool] = Field(alias="hasStockInfo")
     denominations_type: Optional[DenominationsType] = Field(alias="denominationsType")
@@ -238,7 +234,7 @@ class OfferFieldsCloDetailsPeriods(BaseModel):
 
 
 class PaypalFields(BaseModel):
-    paypal_vault_id: Optional[UUID] = Field(alias="paypalVaultId")
+    paypal_vault_id: UUID = Field(alias="paypalVaultId")
     user_id: Optional[UUID] = Field(alias="userId")
     status: Optional[PaypalStatus]
     email: Optional[str]
@@ -246,7 +242,7 @@ class PaypalFields(BaseModel):
 
 class PlaidBankAccountFields(BaseModel):
     bank_institution_auth_id: Optional[UUID] = Field(alias="bankInstitutionAuthId")
-    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
+    bank_account_id: UUID = Field(alias="bankAccountId")
     bank_name: Optional[str] = Field(alias="bankName")
     last_four: Optional[str] = Field(alias="lastFour")
     type_: Optional[str] = Field(alias="type")
@@ -267,7 +263,7 @@ class ProgramLimitsFields(BaseModel):
 
 
 class RevealedVirtualCardFields(BaseModel):
-    virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
+    virtual_card_id: UUID = Field(alias="virtualCardId")
     card_number: Optional[str] = Field(alias="cardNumber", repr=False)
     expiry_mmyy: Optional[str] = Field(alias="expiryMMYY")
     cvv: Optional[str] = Field(repr=False)
@@ -295,7 +291,7 @@ class UserAccessTokenFields(BaseModel):
 
 
 class UserAddressFields(BaseModel):
-    user_address_id: Optional[UUID] = Field(alias="userAddressId")
+    user_address_id: UUID = Field(alias="userAddressId")
     street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
     street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
     city: Optional[str]
@@ -305,7 +301,7 @@ class UserAddressFields(BaseModel):
 
 
 class UserCashBalanceFields(BaseModel):
-    user_cash_balance_id: Optional[UUID] = Field(alias="userCashBalanceId")
+    user_cash_balance_id: UUID = Field(alias="userCashBalanceId")
     nickname: Optional[str]
     status: Optional[UserCashBalanceStatus]
     is_default: Optional[bool] = Field(alias="isDefault")
@@ -335,20 +331,8 @@ class UserBalancesFieldsRewardsBalance(BaseModel):
     lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
 
 
-class UserBalancesFieldsCashBalance(CashBalanceFields):
-    pass
-
-
-class UserBalancesFieldsGiftCardCashBalance(CashBalanceFields):
-    pass
-
-
-class UserBalancesFieldsUserCashBalances(UserCashBalanceFields):
-    pass
-
-
 class VirtualCardFields(BaseModel):
-    virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
+    virtual_card_id: UUID = Field(alias="virtualCardId")
     user_id: Optional[UUID] = Field(alias="userId")
     cardholder_name: Optional[str] = Field(alias="cardholderName")
     expiry_month: Optional[str] = Field(alias="expiryMonth")
@@ -387,12 +371,12 @@ class VirtualCardFieldsAuthorizationSetting(BaseModel):
 
 
 class UserPurchaseFields(BaseModel):
-    purchase_id: Optional[UUID] = Field(alias="purchaseId")
+    purchase_id: UUID = Field(alias="purchaseId")
     purchase_display_id: Optional[str] = Field(alias="purchaseDisplayId")
     purchase_bank_card_id: Optional[UUID] = Field(alias="purchaseBankCardId")
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     paypal_vault_id: Optional[UUID] = Field(alias="paypalVaultId")
-    purchase_amount: Optional[DecimalResult] = Field(alias="purchaseAmount")
+    purchase_amount: DecimalResult = Field(alias="purchaseAmount")
     fluzpay_amount: Optional[DecimalResult] = Field(alias="fluzpayAmount")
     seat_reward_value: Optional[DecimalResult] = Field(alias="seatRewardValue")
     created_at: Optional[datetime] = Field(alias="createdAt")
@@ -403,16 +387,8 @@ class UserPurchaseFields(BaseModel):
     virtual_card: Optional["UserPurchaseFieldsVirtualCard"] = Field(alias="virtualCard")
 
 
-class UserPurchaseFieldsGiftCard(GiftCardFields):
-    pass
-
-
-class UserPurchaseFieldsVirtualCard(VirtualCardFields):
-    pass
-
-
 class WithdrawFields(BaseModel):
-    withdraw_id: Optional[UUID] = Field(alias="withdrawId")
+    withdraw_id: UUID = Field(alias="withdrawId")
     amount: Optional[DecimalResult]
     processing_fee: Optional[DecimalResult] = Field(alias="processingFee")
     charged_fee: Optional[DecimalResult] = Field(alias="chargedFee")
@@ -430,3 +406,11 @@ class WithdrawFields(BaseModel):
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     user_cash_balance_id: Optional[UUID] = Field(alias="userCashBalanceId")
     seat_id: Optional[UUID] = Field(alias="seatId")
+
+
+GiftCardFieldsMerchant = MerchantFields
+UserBalancesFieldsCashBalance = CashBalanceFields
+UserBalancesFieldsGiftCardCashBalance = CashBalanceFields
+UserBalancesFieldsUserCashBalances = UserCashBalanceFields
+UserPurchaseFieldsGiftCard = GiftCardFields
+UserPurchaseFieldsVirtualCard = VirtualCardFields

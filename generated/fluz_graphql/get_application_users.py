@@ -12,9 +12,9 @@ from .fragments import AccountFields
 
 
 class GetApplicationUsers(BaseModel):
-    get_application_users: Optional[
-        list[Optional["GetApplicationUsersGetApplicationUsers"]]
-    ] = Field(alias="getApplicationUsers")
+    get_application_users: list["GetApplicationUsersGetApplicationUsers"] = Field(
+        alias="getApplicationUsers"
+    )
 
 
 class GetApplicationUsersGetApplicationUsers(BaseModel):

@@ -10,7 +10,7 @@ from .fragments import ProgramLimitsFields
 
 
 class GetBins(BaseModel):
-    bins: Optional[list[Optional["GetBinsBins"]]]
+    bins: list["GetBinsBins"]
 
 
 class GetBinsBins(BaseModel):

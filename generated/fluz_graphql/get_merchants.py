@@ -10,9 +10,7 @@ from .fragments import MerchantFields, OfferFields
 
 
 class GetMerchants(BaseModel):
-    get_merchants: Optional[list[Optional["GetMerchantsGetMerchants"]]] = Field(
-        alias="getMerchants"
-    )
+    get_merchants: list["GetMerchantsGetMerchants"] = Field(alias="getMerchants")
 
 
 class GetMerchantsGetMerchants(MerchantFields):

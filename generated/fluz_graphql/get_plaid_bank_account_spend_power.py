@@ -12,9 +12,9 @@ from .money import DecimalResult
 
 
 class GetPlaidBankAccountSpendPower(BaseModel):
-    get_plaid_bank_account_spend_power: Optional[
-        "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower"
-    ] = Field(alias="getPlaidBankAccountSpendPower")
+    get_plaid_bank_account_spend_power: "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower" = Field(
+        alias="getPlaidBankAccountSpendPower"
+    )
 
 
 class GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower(BaseModel):

@@ -12,9 +12,9 @@ from .money import DecimalResult
 
 
 class GetPlaidBankTransactions(BaseModel):
-    get_plaid_bank_transactions: Optional[
-        "GetPlaidBankTransactionsGetPlaidBankTransactions"
-    ] = Field(alias="getPlaidBankTransactions")
+    get_plaid_bank_transactions: "GetPlaidBankTransactionsGetPlaidBankTransactions" = (
+        Field(alias="getPlaidBankTransactions")
+    )
 
 
 class GetPlaidBankTransactionsGetPlaidBankTransactions(BaseModel):

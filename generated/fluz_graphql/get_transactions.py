@@ -19,7 +19,7 @@ class GetTransactions(BaseModel):
 class GetTransactionsGetTransactions(BaseModel):
     total_count: int = Field(alias="totalCount")
     has_next_page: bool = Field(alias="hasNextPage")
-    transactions: Optional[list[Optional["GetTransactionsGetTransactionsTransactions"]]]
+    transactions: list["GetTransactionsGetTransactionsTransactions"]
 
 
 class GetTransactionsGetTransactionsTransactions(BaseModel):

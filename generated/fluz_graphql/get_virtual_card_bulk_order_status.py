@@ -11,9 +11,9 @@ from .fragments import RevealedVirtualCardFields
 
 
 class GetVirtualCardBulkOrderStatus(BaseModel):
-    get_virtual_card_bulk_order_status: Optional[
-        "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus"
-    ] = Field(alias="getVirtualCardBulkOrderStatus")
+    get_virtual_card_bulk_order_status: "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus" = Field(
+        alias="getVirtualCardBulkOrderStatus"
+    )
 
 
 class GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus(BaseModel):

@@ -10,9 +10,9 @@ from .fragments import ProgramLimitsFields
 
 
 class GetVirtualCardOffers(BaseModel):
-    get_virtual_card_offers: Optional[
-        list[Optional["GetVirtualCardOffersGetVirtualCardOffers"]]
-    ] = Field(alias="getVirtualCardOffers")
+    get_virtual_card_offers: list["GetVirtualCardOffersGetVirtualCardOffers"] = Field(
+        alias="getVirtualCardOffers"
+    )
 
 
 class GetVirtualCardOffersGetVirtualCardOffers(BaseModel):

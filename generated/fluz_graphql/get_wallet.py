@@ -16,7 +16,7 @@ from .fragments import (
 
 
 class GetWallet(BaseModel):
-    get_wallet: Optional["GetWalletGetWallet"] = Field(alias="getWallet")
+    get_wallet: "GetWalletGetWallet" = Field(alias="getWallet")
 
 
 class GetWalletGetWallet(BaseModel):

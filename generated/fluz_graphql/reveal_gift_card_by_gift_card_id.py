@@ -9,9 +9,9 @@ from .base_model import BaseModel
 
 
 class RevealGiftCardByGiftCardId(BaseModel):
-    reveal_gift_card_by_gift_card_id: Optional[
-        "RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId"
-    ] = Field(alias="revealGiftCardByGiftCardId")
+    reveal_gift_card_by_gift_card_id: "RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId" = Field(
+        alias="revealGiftCardByGiftCardId"
+    )
 
 
 class RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId(BaseModel):

@@ -10,9 +10,9 @@ from .fragments import CashBalanceDepositFields, WithdrawFields
 
 
 class TransferInternalBalance(BaseModel):
-    transfer_internal_balance: Optional[
-        "TransferInternalBalanceTransferInternalBalance"
-    ] = Field(alias="transferInternalBalance")
+    transfer_internal_balance: "TransferInternalBalanceTransferInternalBalance" = Field(
+        alias="transferInternalBalance"
+    )
 
 
 class TransferInternalBalanceTransferInternalBalance(BaseModel):

@@ -10,7 +10,7 @@ from .fragments import UserBalancesFields, WithdrawFields
 
 
 class WithdrawCashBalance(BaseModel):
-    withdraw_cash_balance: Optional["WithdrawCashBalanceWithdrawCashBalance"] = Field(
+    withdraw_cash_balance: "WithdrawCashBalanceWithdrawCashBalance" = Field(
         alias="withdrawCashBalance"
     )
 

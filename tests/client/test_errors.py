@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fluz_graphql.enums import ScopeType, UACRoleType
+from fluz_graphql.fragments import GiftCardFields, UserPurchaseFields
 from fluz_graphql.input_types import (
     CreateVirtualCardBulkOrderInput,
     CreateVirtualCardBulkOrderItemInput,
@@ -153,18 +154,29 @@ async def test_undecodable_responses_raise_response_decode_error(reply: httpx.Re
 
 
 async def test_missing_field_names_the_location_not_the_value() -> None:
-    fake = FakeFluz().on(
-        "LookupUser", gql({"lookupUser": {"recipientId": str(uuid.uuid4())}}, rid="req-x")
-    )
+    recipient = str(uuid.uuid4())
+    fake = FakeFluz().on("LookupUser", gql({"lookupUser": {"recipientId": recipient}}, rid="req-x"))
     async with fake.client() as fluz:
         with pytest.raises(
-            ResponseDecodeError, match=r"lookupUser\.displayName: missing"
+            ResponseDecodeError, match=r"lookupUser\.displayName is missing from the response"
         ) as caught:
             await fluz.lookup_user(input=UserLookupInput(email="a@example.com"))
     assert caught.value.request_id == "req-x"
+    assert caught.value.ids == {"lookupUser.recipientId": recipient}
 
 
 # ---------------------------------------------------------------- client-side validation
+
+
+PURCHASE = {
+    **{field.alias or name: None for name, field in UserPurchaseFields.model_fields.items()},
+    "purchaseId": str(uuid.uuid4()),
+    "purchaseAmount": 10,
+    "giftCard": {
+        **{field.alias or name: None for name, field in GiftCardFields.model_fields.items()},
+        "giftCardId": str(uuid.uuid4()),
+    },
+}
 
 
 def quote(**fields: Any) -> GetOfferQuoteInput:
@@ -256,7 +268,7 @@ async def test_knowably_bad_input_is_refused_before_sending(
 
 async def test_valid_inputs_and_filters_are_not_refused() -> None:
     fake = FakeFluz()
-    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": None}))
+    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": PURCHASE}))
     fake.on(
         "GetTransactions",
         gql({"getTransactions": {"totalCount": 0, "hasNextPage": False, "transactions": []}}),
@@ -302,7 +314,7 @@ def test_bad_amounts_raise_the_clients_validation_error_when_the_input_is_built(
 
 async def test_what_is_validated_is_what_is_sent_exact_json_numbers() -> None:
     fake = FakeFluz()
-    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": None}))
+    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": PURCHASE}))
     async with fake.client() as fluz:
         for amount in (Decimal("19.99"), "3.30", 25, 19.99, Decimal("1234567890123.45")):
             with contextlib.suppress(FluzError):

@@ -195,7 +195,11 @@ def test_package_ships_the_exact_schema_and_py_typed() -> None:
 @pytest.mark.anyio
 async def test_scalar_variables_go_out_as_json_strings(schema: GraphQLSchema) -> None:
     client, recorder = client_for(
-        schema, {"getTransactions": {"totalCount": 0, "hasNextPage": False, "transactions": []}}
+        schema,
+        {
+            "getTransactions": {"totalCount": 0, "hasNextPage": False, "transactions": []},
+            "revealGiftCardByGiftCardId": {"code": None, "pin": None, "url": None},
+        },
     )
     record_id = uuid.uuid4()
     since = datetime.datetime(2025, 1, 15, 10, 30, tzinfo=UTC)
@@ -314,7 +318,17 @@ async def test_offer_stock_info_members_are_discriminated_by_typename(
         "VARIABLE",
     )
     client, _ = client_for(
-        schema, {"getMerchants": [{"name": "Acme", "slug": "acme", "offers": [fixed, variable]}]}
+        schema,
+        {
+            "getMerchants": [
+                {
+                    "merchantId": str(uuid.uuid4()),
+                    "name": "Acme",
+                    "slug": "acme",
+                    "offers": [fixed, variable],
+                }
+            ]
+        },
     )
     async with client:
         merchants = await client.get_merchants(name="Acme")
@@ -457,7 +471,7 @@ async def test_wallet_balances_parse(schema: GraphQLSchema) -> None:
 def test_unknown_enum_value_keeps_the_response_parseable() -> None:
     from fluz_graphql.delete_bank_card import DeleteBankCard
 
-    card = null_payload(fluz_graphql.BankCardFields)
+    card = {**null_payload(fluz_graphql.BankCardFields), "bankCardId": str(uuid.uuid4())}
     result = DeleteBankCard.model_validate(
         {"deleteBankCard": {**card, "cardType": "Visa", "cardStatus": "ACTIVE"}}
     )

@@ -303,6 +303,7 @@ class FluzCodegenPlugin(Plugin):
         fragments_definitions: dict[str, FragmentDefinitionNode],
     ) -> ast.Module:
         _import_if_used(module, ".money", DECIMAL_RESULT, level=1)
+        _alias_trivial_subclasses(module)
         return module
 
     def generate_inputs_module(self, module: ast.Module) -> ast.Module:
@@ -400,6 +401,38 @@ class _DropDirective(Visitor):
         copied = deepcopy(node)
         copied.directives = directives
         return copied
+
+
+def _alias_trivial_subclasses(module: ast.Module) -> None:
+    """``class UserPurchaseFieldsGiftCard(GiftCardFields): pass`` -> an alias, at the end.
+
+    A nested selection that only spreads a fragment is that fragment: as an alias, an
+    operation that selects the same field again (``giftCard @required { ...GiftCardFields }``)
+    narrows ``Optional[GiftCardFields]`` to ``GiftCardFields``, which type checkers accept
+    as an override, and ``fluz.types.GiftCard`` is the one class users see everywhere.
+    ariadne-codegen does the same in operation modules, not in the fragments module.
+    """
+    aliases: list[ast.stmt] = []
+    kept: list[ast.stmt] = []
+    for node in module.body:
+        if (
+            isinstance(node, ast.ClassDef)
+            and len(node.bases) == 1
+            and isinstance(node.bases[0], ast.Name)
+            and not node.keywords
+            and all(isinstance(stmt, ast.Pass) for stmt in node.body)
+        ):
+            aliases.append(
+                ast.Assign(
+                    targets=[ast.Name(id=node.name, ctx=ast.Store())],
+                    value=ast.Name(id=node.bases[0].id, ctx=ast.Load()),
+                    lineno=0,
+                )
+            )
+        else:
+            kept.append(node)
+    module.body = kept + aliases
+    ast.fix_missing_locations(module)
 
 
 def _replace_name(annotation: ast.expr, old: str, new: str) -> None:
