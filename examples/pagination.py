@@ -27,7 +27,7 @@ async def main() -> None:
         # loop gets there, so breaking out early saves requests.
         count, total = 0, Decimal(0)  # amounts are Decimal: exact cents
         async for purchase in fluz.iter_user_purchases(page_size=5):
-            count, total = count + 1, total + (purchase.purchase_amount or 0)
+            count, total = count + 1, total + purchase.purchase_amount
             if count <= 3:
                 print(f"  {purchase.purchase_display_id}  ${purchase.purchase_amount:.2f}")
         print(f"purchases: {count}, total ${total:.2f}")
@@ -37,8 +37,8 @@ async def main() -> None:
         print(f"merchants named like 'Store': {len(stores)}")
 
         # Or one page at a time, when you keep the offset yourself (e.g. in a web UI).
-        page = await fluz.get_merchants(paginate=OffsetInput(limit=10, offset=10)) or []
-        print(f"merchants 11-20: {', '.join(m.name or '?' for m in page if m)}")
+        page = await fluz.get_merchants(paginate=OffsetInput(limit=10, offset=10))
+        print(f"merchants 11-20: {', '.join(m.name or '?' for m in page)}")
 
 
 if __name__ == "__main__":
