@@ -152,6 +152,31 @@ class Client(AsyncBaseClient):
     async def get_approval_requests(
         self, **kwargs: Any
     ) -> list["GetApprovalRequestsApprovalRequests"]:
+        """The account's open (PENDING) approval requests.
+
+        GraphQL: ``query GetApprovalRequests`` (``approvalRequests``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_APPROVALS.
+        Docs: https://docs.fluz.app/docs/overview-1.
+
+        Returns:
+            list[GetApprovalRequestsApprovalRequests] (GraphQL ``[ApprovalRequest]``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_approval_requests import GetApprovalRequests
 
         query = gql("""
@@ -178,6 +203,38 @@ class Client(AsyncBaseClient):
     async def request_virtual_card(
         self, input: "RequestVirtualCardInput", **kwargs: Any
     ) -> "RequestVirtualCardRequestVirtualCard":
+        """Ask the account's approvers for a virtual card (an approval request).
+
+        GraphQL: ``mutation RequestVirtualCard`` (``requestVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_VIRTUAL_CARD.
+        Docs: https://docs.fluz.app/docs/request-virtual-card-approval.
+
+        Args:
+            input: RequestVirtualCardInput.
+
+        Returns:
+            RequestVirtualCardRequestVirtualCard (GraphQL ``ApprovalRequestSubmission``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_virtual_card import RequestVirtualCard
 
         query = gql("""
@@ -209,6 +266,38 @@ class Client(AsyncBaseClient):
     async def request_reimbursement(
         self, input: "RequestReimbursementInput", **kwargs: Any
     ) -> "RequestReimbursementRequestReimbursement":
+        """Ask the account's approvers for a reimbursement between spend accounts.
+
+        GraphQL: ``mutation RequestReimbursement`` (``requestReimbursement``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_REIMBURSEMENT.
+        Docs: https://docs.fluz.app/docs/request-reimbursement-approval.
+
+        Args:
+            input: RequestReimbursementInput.
+
+        Returns:
+            RequestReimbursementRequestReimbursement (GraphQL ``ApprovalRequestSubmission``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_reimbursement import RequestReimbursement
 
         query = gql("""
@@ -240,6 +329,39 @@ class Client(AsyncBaseClient):
     async def request_internal_transfer(
         self, input: "RequestInternalTransferInput", **kwargs: Any
     ) -> "RequestInternalTransferRequestInternalTransfer":
+        """Ask the account's approvers for a transfer between spend accounts.
+
+        GraphQL: ``mutation RequestInternalTransfer`` (``requestInternalTransfer``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_INTERNAL_TRANSFER.
+        Docs: https://docs.fluz.app/docs/request-internal-transfer-approval.
+
+        Args:
+            input: RequestInternalTransferInput.
+
+        Returns:
+            RequestInternalTransferRequestInternalTransfer (GraphQL
+                ``ApprovalRequestSubmission``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_internal_transfer import RequestInternalTransfer
 
         query = gql("""
@@ -271,6 +393,39 @@ class Client(AsyncBaseClient):
     async def request_account_transfer(
         self, input: "RequestAccountTransferInput", **kwargs: Any
     ) -> "RequestAccountTransferRequestAccountTransfer":
+        """Ask the account's approvers for a transfer to another account.
+
+        GraphQL: ``mutation RequestAccountTransfer`` (``requestAccountTransfer``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_ACCOUNT_TRANSFER.
+        Docs: https://docs.fluz.app/docs/request-account-transfer-approval.
+
+        Args:
+            input: RequestAccountTransferInput.
+
+        Returns:
+            RequestAccountTransferRequestAccountTransfer (GraphQL
+                ``ApprovalRequestSubmission``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_account_transfer import RequestAccountTransfer
 
         query = gql("""
@@ -302,6 +457,38 @@ class Client(AsyncBaseClient):
     async def approve_approval_request(
         self, approval_id: UUID, **kwargs: Any
     ) -> "ApproveApprovalRequestApproveApprovalRequest":
+        """Approve an open approval request.
+
+        GraphQL: ``mutation ApproveApprovalRequest`` (``approveApprovalRequest``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_APPROVALS.
+
+        Args:
+            approval_id: UUID.
+
+        Returns:
+            ApproveApprovalRequestApproveApprovalRequest (GraphQL
+                ``ApprovalDecisionResult``; never None: the operation's result is required,
+                see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .approve_approval_request import ApproveApprovalRequest
 
         query = gql("""
@@ -330,6 +517,38 @@ class Client(AsyncBaseClient):
     async def decline_approval_request(
         self, approval_id: UUID, **kwargs: Any
     ) -> "DeclineApprovalRequestDeclineApprovalRequest":
+        """Decline an open approval request.
+
+        GraphQL: ``mutation DeclineApprovalRequest`` (``declineApprovalRequest``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_APPROVALS.
+
+        Args:
+            approval_id: UUID.
+
+        Returns:
+            DeclineApprovalRequestDeclineApprovalRequest (GraphQL
+                ``ApprovalDecisionResult``; never None: the operation's result is required,
+                see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .decline_approval_request import DeclineApprovalRequest
 
         query = gql("""
@@ -356,6 +575,29 @@ class Client(AsyncBaseClient):
         return DeclineApprovalRequest.model_validate(data).decline_approval_request
 
     async def marco(self, **kwargs: Any) -> str:
+        """Health check: answers "polo" when the API is reachable and the credentials work.
+
+        GraphQL: ``query Marco`` (``marco``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/using-the-fluz-api.
+
+        Returns:
+            str (GraphQL ``String``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .marco import Marco
 
         query = gql("""
@@ -371,6 +613,29 @@ class Client(AsyncBaseClient):
         return Marco.model_validate(data).marco
 
     async def get_application_scopes(self, **kwargs: Any) -> list["ScopeType"]:
+        """The scopes granted to this application.
+
+        GraphQL: ``query GetApplicationScopes`` (``getApplicationScopes``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://fluz.app/api-reference.
+
+        Returns:
+            list[ScopeType] (GraphQL ``[ScopeType]``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_application_scopes import GetApplicationScopes
 
         query = gql("""
@@ -393,6 +658,32 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetApplicationUsersGetApplicationUsers"]:
+        """The users who connected this application, page by page (at most 20 per page).
+
+        GraphQL: ``query GetApplicationUsers`` (``getApplicationUsers``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/authorization-user-accounts.
+
+        Args:
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            list[GetApplicationUsersGetApplicationUsers] (GraphQL ``[ApplicationUser]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_application_users import GetApplicationUsers
 
         query = gql("""
@@ -439,6 +730,32 @@ class Client(AsyncBaseClient):
     async def get_accounts_by_user_id(
         self, user_id: UUID, **kwargs: Any
     ) -> list["GetAccountsByUserIdGetAccountsByUserId"]:
+        """The accounts (and their seats) of a user of this application.
+
+        GraphQL: ``query GetAccountsByUserId`` (``getAccountsByUserId``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://fluz.app/api-reference.
+
+        Args:
+            user_id: UUID.
+
+        Returns:
+            list[GetAccountsByUserIdGetAccountsByUserId] (GraphQL ``[Account]``; never None:
+                the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_accounts_by_user_id import GetAccountsByUserId
 
         query = gql("""
@@ -486,6 +803,41 @@ class Client(AsyncBaseClient):
         seat_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> "GenerateUserAccessTokenGenerateUserAccessToken":
+        """Mint a user access token for a user, account (and seat) with the given scopes.
+        FluzClient does this itself; call it directly only to manage tokens yourself.
+
+        GraphQL: ``mutation GenerateUserAccessToken`` (``generateUserAccessToken``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/generate-a-user-access-token,
+        https://docs.fluz.app/docs/fluz-api-explorer.
+
+        Args:
+            user_id: UUID.
+            account_id: UUID.
+            scopes: list[ScopeType].
+            seat_id: Optional[UUID].
+
+        Returns:
+            GenerateUserAccessTokenGenerateUserAccessToken (GraphQL ``UserAccessToken``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .generate_user_access_token import GenerateUserAccessToken
 
         query = gql("""
@@ -525,6 +877,37 @@ class Client(AsyncBaseClient):
     async def refresh_user_access_token(
         self, refresh_token: str, **kwargs: Any
     ) -> "RefreshUserAccessTokenRefreshUserAccessToken":
+        """A new user access token with the same scopes, from a refresh token. FluzClient does
+        this itself ahead of the token's expiry.
+
+        GraphQL: ``mutation RefreshUserAccessToken`` (``refreshUserAccessToken``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/refresh-an-expired-user-access-token.
+
+        Args:
+            refresh_token: str.
+
+        Returns:
+            RefreshUserAccessTokenRefreshUserAccessToken (GraphQL ``UserAccessToken``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .refresh_user_access_token import RefreshUserAccessToken
 
         query = gql("""
@@ -557,6 +940,35 @@ class Client(AsyncBaseClient):
         phone: Union[Optional[str], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetAuthorizedUsersAuthorizedUsers"]:
+        """The account's authorized users (OWNER excluded), optionally by email or phone.
+
+        GraphQL: ``query GetAuthorizedUsers`` (``authorizedUsers``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: VIEW_SUBUSERS.
+        Docs: https://docs.fluz.app/docs/query-auth-users.
+
+        Args:
+            email: Optional[str].
+            phone: Optional[str].
+
+        Returns:
+            list[GetAuthorizedUsersAuthorizedUsers] (GraphQL ``[AuthorizedUser]``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_authorized_users import GetAuthorizedUsers
 
         query = gql("""
@@ -591,6 +1003,43 @@ class Client(AsyncBaseClient):
         send_invite: Union[Optional[bool], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> "AddAuthorizedUserAddAuthorizedUser":
+        """Invite an authorized user to the account with roles (OWNER not allowed); give email
+        or phone.
+
+        GraphQL: ``mutation AddAuthorizedUser`` (``addAuthorizedUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_SUBUSERS.
+        Docs: https://docs.fluz.app/docs/create-auth-user.
+
+        Args:
+            roles: list[UACRoleType].
+            email: Optional[str].
+            phone: Optional[str].
+            status: Optional[UACRoleStatusType].
+            send_invite: Optional[bool].
+
+        Returns:
+            AddAuthorizedUserAddAuthorizedUser (GraphQL ``AddAuthorizedUserResult``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .add_authorized_user import AddAuthorizedUser
 
         query = gql("""
@@ -633,6 +1082,39 @@ class Client(AsyncBaseClient):
     async def remove_authorized_user(
         self, auth_user_id: UUID, **kwargs: Any
     ) -> "RemoveAuthorizedUserRemoveAuthorizedUser":
+        """Remove an authorized user from the account.
+
+        GraphQL: ``mutation RemoveAuthorizedUser`` (``removeAuthorizedUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_SUBUSERS.
+        Docs: https://docs.fluz.app/docs/remove-auth-user.
+
+        Args:
+            auth_user_id: UUID.
+
+        Returns:
+            RemoveAuthorizedUserRemoveAuthorizedUser (GraphQL
+                ``RemoveAuthorizedUserResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .remove_authorized_user import RemoveAuthorizedUser
 
         query = gql("""
@@ -668,6 +1150,42 @@ class Client(AsyncBaseClient):
         date_of_birth: str,
         **kwargs: Any,
     ) -> "RegisterUserRegisterUser":
+        """Register a new Fluz user (restricted: needs Fluz's permission).
+
+        GraphQL: ``mutation RegisterUser`` (``registerUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/user-registration.
+
+        Args:
+            first_name: str.
+            last_name: str.
+            phone_number: str.
+            region_code: str.
+            email_address: str.
+            date_of_birth: str.
+
+        Returns:
+            RegisterUserRegisterUser (GraphQL ``RegisterUserResult``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .register_user import RegisterUser
 
         query = gql("""
@@ -709,6 +1227,36 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetGiftCardsGetGiftCards"]:
+        """The user's gift cards, optionally by status or spend account, page by page.
+
+        GraphQL: ``query GetGiftCards`` (``getGiftCards``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PURCHASES.
+        Docs: https://docs.fluz.app/docs/viewing-gift-card-id.
+
+        Args:
+            status: Optional[list[GiftCardStatus]].
+            user_cash_balance_id: Optional[UUID].
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            list[GetGiftCardsGetGiftCards] (GraphQL ``[GiftCard]``; never None: the
+                operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_gift_cards import GetGiftCards
 
         query = gql("""
@@ -754,6 +1302,41 @@ class Client(AsyncBaseClient):
     async def purchase_gift_card(
         self, input: "PurchaseGiftCardInput", **kwargs: Any
     ) -> "PurchaseGiftCardPurchaseGiftCard":
+        """Buy a gift card: from the merchant's best offer (merchantSlug) or a given offer
+        (offerId), paid from the Fluz balance and/or one funding source. The card's code,
+        PIN or URL arrive later: reveal it with revealGiftCardByGiftCardId
+        (FluzClient.reveal_gift_card polls with backoff; purchase_and_reveal does both).
+
+        GraphQL: ``mutation PurchaseGiftCard`` (``purchaseGiftCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: PURCHASE_GIFTCARD.
+        Docs: https://docs.fluz.app/docs/purchasing-gift-cards.
+
+        Args:
+            input: PurchaseGiftCardInput.
+
+        Returns:
+            PurchaseGiftCardPurchaseGiftCard (GraphQL ``UserPurchase``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .purchase_gift_card import PurchaseGiftCard
 
         query = gql("""
@@ -851,6 +1434,40 @@ class Client(AsyncBaseClient):
     async def reveal_gift_card_by_gift_card_id(
         self, gift_card_id: UUID, **kwargs: Any
     ) -> "RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId":
+        """The code, PIN and/or URL of a purchased gift card. All three null means "not ready
+        yet": poll with backoff (FluzClient.reveal_gift_card does).
+
+        GraphQL: ``mutation RevealGiftCardByGiftCardId`` (``revealGiftCardByGiftCardId``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REVEAL_GIFTCARD.
+        Docs: https://docs.fluz.app/docs/viewing-gift-card-id.
+
+        Args:
+            gift_card_id: UUID.
+
+        Returns:
+            RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId (GraphQL
+                ``GiftCardRedemptionDetails``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .reveal_gift_card_by_gift_card_id import RevealGiftCardByGiftCardId
 
         query = gql("""
@@ -881,6 +1498,40 @@ class Client(AsyncBaseClient):
         offer_types: Union[Optional["OfferTypesInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetMerchantsGetMerchants"]:
+        """The merchant catalog with each merchant's offers, filtered by name and offer type,
+        page by page (at most 20 per page). Fetch the full unfiltered catalog at most once a
+        day.
+
+        GraphQL: ``query GetMerchants`` (``getMerchants``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_OFFERS.
+        Docs: https://docs.fluz.app/docs/get-merchant-catalog,
+        https://docs.fluz.app/docs/gift-card-offers,
+        https://docs.fluz.app/docs/card-linked-offer.
+
+        Args:
+            name: Optional[str].
+            paginate: Optional[OffsetInput].
+            offer_types: Optional[OfferTypesInput].
+
+        Returns:
+            list[GetMerchantsGetMerchants] (GraphQL ``[Merchant]``; never None: the
+                operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_merchants import GetMerchants
 
         query = gql("""
@@ -964,6 +1615,34 @@ class Client(AsyncBaseClient):
     async def get_offer_quote(
         self, input: "GetOfferQuoteInput", **kwargs: Any
     ) -> "GetOfferQuoteGetOfferQuote":
+        """The best offer of a merchant for a denomination (give slug or merchantSlug).
+
+        GraphQL: ``query GetOfferQuote`` (``getOfferQuote``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_OFFERS.
+        Docs: https://docs.fluz.app/docs/get-best-offer.
+
+        Args:
+            input: GetOfferQuoteInput.
+
+        Returns:
+            GetOfferQuoteGetOfferQuote (GraphQL ``Offer``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_offer_quote import GetOfferQuote
 
         query = gql("""
@@ -1036,6 +1715,33 @@ class Client(AsyncBaseClient):
         input: Union[Optional["MerchantInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> str:
+        """The user's referral link, to Fluz or to a merchant's store page.
+
+        GraphQL: ``query GetReferralUrl`` (``getReferralUrl``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/formatting-referral-links.
+
+        Args:
+            input: Optional[MerchantInput].
+
+        Returns:
+            str (GraphQL ``String``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_referral_url import GetReferralUrl
 
         query = gql("""
@@ -1053,6 +1759,31 @@ class Client(AsyncBaseClient):
     async def get_plaid_bank_accounts(
         self, **kwargs: Any
     ) -> list["GetPlaidBankAccountsGetPlaidBankAccounts"]:
+        """The bank accounts linked through Plaid.
+
+        GraphQL: ``query GetPlaidBankAccounts`` (``getPlaidBankAccounts``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Returns:
+            list[GetPlaidBankAccountsGetPlaidBankAccounts] (GraphQL ``[PlaidBankAccount]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_accounts import GetPlaidBankAccounts
 
         query = gql("""
@@ -1085,6 +1816,31 @@ class Client(AsyncBaseClient):
     async def get_plaid_bank_balances(
         self, **kwargs: Any
     ) -> list["GetPlaidBankBalancesGetPlaidBankBalances"]:
+        """The saved balances of the Plaid-linked bank accounts.
+
+        GraphQL: ``query GetPlaidBankBalances`` (``getPlaidBankBalances``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Returns:
+            list[GetPlaidBankBalancesGetPlaidBankBalances] (GraphQL ``[PlaidBankBalance]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_balances import GetPlaidBankBalances
 
         query = gql("""
@@ -1113,6 +1869,35 @@ class Client(AsyncBaseClient):
     async def get_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
     ) -> "GetPlaidBankAccountBalanceGetPlaidBankAccountBalance":
+        """The saved balance of one Plaid-linked bank account.
+
+        GraphQL: ``query GetPlaidBankAccountBalance`` (``getPlaidBankAccountBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Args:
+            input: PlaidBankAccountInput.
+
+        Returns:
+            GetPlaidBankAccountBalanceGetPlaidBankAccountBalance (GraphQL
+                ``PlaidBankBalance``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_account_balance import GetPlaidBankAccountBalance
 
         query = gql("""
@@ -1143,6 +1928,36 @@ class Client(AsyncBaseClient):
     async def get_plaid_bank_account_spend_power(
         self, input: "PlaidBankAccountInput", **kwargs: Any
     ) -> "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower":
+        """How much a Plaid-linked bank account can spend now (balance minus pending).
+
+        GraphQL: ``query GetPlaidBankAccountSpendPower``
+        (``getPlaidBankAccountSpendPower``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/managing-bank-account-spend-power.
+
+        Args:
+            input: PlaidBankAccountInput.
+
+        Returns:
+            GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower (GraphQL
+                ``PlaidBankAccountSpendPower``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_account_spend_power import GetPlaidBankAccountSpendPower
 
         query = gql("""
@@ -1174,6 +1989,35 @@ class Client(AsyncBaseClient):
         input: Union[Optional["PlaidBankTransactionFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> "GetPlaidBankTransactionsGetPlaidBankTransactions":
+        """Transactions of Plaid-linked bank accounts, by account and date range.
+
+        GraphQL: ``query GetPlaidBankTransactions`` (``getPlaidBankTransactions``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/getting-bank-account-transaction-data.
+
+        Args:
+            input: Optional[PlaidBankTransactionFilterInput].
+
+        Returns:
+            GetPlaidBankTransactionsGetPlaidBankTransactions (GraphQL
+                ``PlaidBankTransactionConnection``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_transactions import GetPlaidBankTransactions
 
         query = gql("""
@@ -1212,6 +2056,40 @@ class Client(AsyncBaseClient):
     async def create_plaid_link_token(
         self, input: "CreatePlaidLinkTokenInput", **kwargs: Any
     ) -> "CreatePlaidLinkTokenCreatePlaidLinkToken":
+        """Start linking a bank account through Plaid: a link token for Plaid Link.
+
+        GraphQL: ``mutation CreatePlaidLinkToken`` (``createPlaidLinkToken``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/plaid-link-public-api,
+        https://docs.fluz.app/docs/linking-a-plaid-bank-account,
+        https://docs.fluz.app/docs/relinking-disconnected-bank-accounts.
+
+        Args:
+            input: CreatePlaidLinkTokenInput.
+
+        Returns:
+            CreatePlaidLinkTokenCreatePlaidLinkToken (GraphQL ``PlaidLinkToken``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_plaid_link_token import CreatePlaidLinkToken
 
         query = gql("""
@@ -1237,6 +2115,37 @@ class Client(AsyncBaseClient):
     async def complete_plaid_link(
         self, input: "CompletePlaidLinkInput", **kwargs: Any
     ) -> "CompletePlaidLinkCompletePlaidLink":
+        """Finish linking a bank account through Plaid with Plaid Link's public token.
+
+        GraphQL: ``mutation CompletePlaidLink`` (``completePlaidLink``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+
+        Args:
+            input: CompletePlaidLinkInput.
+
+        Returns:
+            CompletePlaidLinkCompletePlaidLink (GraphQL ``CompletePlaidLinkResult``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .complete_plaid_link import CompletePlaidLink
 
         query = gql("""
@@ -1277,6 +2186,39 @@ class Client(AsyncBaseClient):
     async def create_plaid_link_address(
         self, input: "CreatePlaidLinkAddressInput", **kwargs: Any
     ) -> "CreatePlaidLinkAddressCreatePlaidLinkAddress":
+        """Give the address Plaid linking asked for (when completePlaidLink said
+        requiresAddress).
+
+        GraphQL: ``mutation CreatePlaidLinkAddress`` (``createPlaidLinkAddress``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Args:
+            input: CreatePlaidLinkAddressInput.
+
+        Returns:
+            CreatePlaidLinkAddressCreatePlaidLinkAddress (GraphQL ``UserAddress``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_plaid_link_address import CreatePlaidLinkAddress
 
         query = gql("""
@@ -1309,6 +2251,40 @@ class Client(AsyncBaseClient):
     async def refresh_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
     ) -> "RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance":
+        """Ask Plaid for a bank account's current balance (rate limited).
+
+        GraphQL: ``mutation RefreshPlaidBankAccountBalance``
+        (``refreshPlaidBankAccountBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/managing-bank-account-spend-power.
+
+        Args:
+            input: PlaidBankAccountInput.
+
+        Returns:
+            RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance (GraphQL
+                ``PlaidBankBalance``; never None: the operation's result is required, see
+                queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .refresh_plaid_bank_account_balance import RefreshPlaidBankAccountBalance
 
         query = gql("""
@@ -1339,6 +2315,36 @@ class Client(AsyncBaseClient):
     async def refresh_plaid_bank_connections(
         self, **kwargs: Any
     ) -> "RefreshPlaidBankConnectionsRefreshPlaidBankConnections":
+        """Re-check the Plaid connections; lists those that need the user to re-link.
+
+        GraphQL: ``mutation RefreshPlaidBankConnections`` (``refreshPlaidBankConnections``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/relinking-disconnected-bank-accounts.
+
+        Returns:
+            RefreshPlaidBankConnectionsRefreshPlaidBankConnections (GraphQL
+                ``RefreshPlaidBankConnectionsResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .refresh_plaid_bank_connections import RefreshPlaidBankConnections
 
         query = gql("""
@@ -1367,6 +2373,34 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetUserCashBalancesGetUserCashBalances"]:
+        """The user's spend accounts (user cash balances), page by page.
+
+        GraphQL: ``query GetUserCashBalances`` (``getUserCashBalances``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT.
+        Docs: https://docs.fluz.app/docs/spend-accounts.
+
+        Args:
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            list[GetUserCashBalancesGetUserCashBalances] (GraphQL ``[UserCashBalance]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_cash_balances import GetUserCashBalances
 
         query = gql("""
@@ -1401,6 +2435,34 @@ class Client(AsyncBaseClient):
     async def get_user_cash_balance_by_id(
         self, user_cash_balance_id: UUID, **kwargs: Any
     ) -> "GetUserCashBalanceByIdGetUserCashBalanceById":
+        """One spend account by id.
+
+        GraphQL: ``query GetUserCashBalanceById`` (``getUserCashBalanceById``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT.
+        Docs: https://docs.fluz.app/docs/spend-accounts.
+
+        Args:
+            user_cash_balance_id: UUID.
+
+        Returns:
+            GetUserCashBalanceByIdGetUserCashBalanceById (GraphQL ``UserCashBalance``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_cash_balance_by_id import GetUserCashBalanceById
 
         query = gql("""
@@ -1437,6 +2499,38 @@ class Client(AsyncBaseClient):
     async def create_user_cash_balance(
         self, input: "CreateUserCashBalanceInput", **kwargs: Any
     ) -> "CreateUserCashBalanceCreateUserCashBalance":
+        """Create a spend account.
+
+        GraphQL: ``mutation CreateUserCashBalance`` (``createUserCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/create-spend-accounts.
+
+        Args:
+            input: CreateUserCashBalanceInput.
+
+        Returns:
+            CreateUserCashBalanceCreateUserCashBalance (GraphQL ``UserCashBalance``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_user_cash_balance import CreateUserCashBalance
 
         query = gql("""
@@ -1471,6 +2565,38 @@ class Client(AsyncBaseClient):
     async def update_user_cash_balance(
         self, input: "UpdateUserCashBalanceInput", **kwargs: Any
     ) -> "UpdateUserCashBalanceUpdateUserCashBalance":
+        """Rename a spend account (nickname of 2 to 100 characters).
+
+        GraphQL: ``mutation UpdateUserCashBalance`` (``updateUserCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/edit-spend-accounts.
+
+        Args:
+            input: UpdateUserCashBalanceInput.
+
+        Returns:
+            UpdateUserCashBalanceUpdateUserCashBalance (GraphQL ``UserCashBalance``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_user_cash_balance import UpdateUserCashBalance
 
         query = gql("""
@@ -1505,6 +2631,40 @@ class Client(AsyncBaseClient):
     async def close_user_cash_balance(
         self, input: "CloseUserCashBalanceInput", **kwargs: Any
     ) -> "CloseUserCashBalanceCloseUserCashBalance":
+        """Close a spend account, moving its balance and re-funding or locking its virtual
+        cards.
+
+        GraphQL: ``mutation CloseUserCashBalance`` (``closeUserCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/close-spend-accounts.
+
+        Args:
+            input: CloseUserCashBalanceInput.
+
+        Returns:
+            CloseUserCashBalanceCloseUserCashBalance (GraphQL
+                ``CloseUserCashBalanceResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .close_user_cash_balance import CloseUserCashBalance
 
         query = gql("""
@@ -1580,6 +2740,35 @@ class Client(AsyncBaseClient):
         filter_: Union[Optional["UserPurchaseFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetUserPurchasesGetUserPurchases"]:
+        """The user's purchases, newest first, page by page (at most 20 per page).
+
+        GraphQL: ``query GetUserPurchases`` (``getUserPurchases``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PURCHASES.
+        Docs: https://docs.fluz.app/docs/view-transaction-list.
+
+        Args:
+            paginate: Optional[OffsetInput].
+            filter_: Optional[UserPurchaseFilterInput].
+
+        Returns:
+            list[GetUserPurchasesGetUserPurchases] (GraphQL ``[UserPurchase]``; never None:
+                the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_purchases import GetUserPurchases
 
         query = gql("""
@@ -1677,6 +2866,36 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> "GetTransactionsGetTransactions":
+        """The user's transactions, filtered (amounts, dates, status), page by page; the
+        connection says whether more pages follow (hasNextPage).
+
+        GraphQL: ``query GetTransactions`` (``getTransactions``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT, LIST_PURCHASES.
+        Docs: https://docs.fluz.app/docs/get-all-transactions.
+
+        Args:
+            filter_: Optional[TransactionFilterInput].
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            GetTransactionsGetTransactions (GraphQL ``TransactionConnection!``; never None:
+                the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_transactions import GetTransactions
 
         query = gql("""
@@ -1710,6 +2929,38 @@ class Client(AsyncBaseClient):
     async def update_transaction_metadata(
         self, input: "UpdateTransactionMetadataInput", **kwargs: Any
     ) -> "UpdateTransactionMetadataUpdateTransactionMetadata":
+        """Annotate a transaction: memo, category, attachment.
+
+        GraphQL: ``mutation UpdateTransactionMetadata`` (``updateTransactionMetadata``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/annotate-a-transaction-memo-category-attachment.
+
+        Args:
+            input: UpdateTransactionMetadataInput.
+
+        Returns:
+            UpdateTransactionMetadataUpdateTransactionMetadata (GraphQL
+                ``TransactionMetadataResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_transaction_metadata import UpdateTransactionMetadata
 
         query = gql("""
@@ -1738,6 +2989,34 @@ class Client(AsyncBaseClient):
     async def lookup_user(
         self, input: "UserLookupInput", **kwargs: Any
     ) -> "LookupUserLookupUser":
+        """Find a Fluz user to pay, by phone number or email (exactly one).
+
+        GraphQL: ``query LookupUser`` (``lookupUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: QUERY_RECIPIENT.
+        Docs: https://docs.fluz.app/docs/lookup-recipient.
+
+        Args:
+            input: UserLookupInput.
+
+        Returns:
+            LookupUserLookupUser (GraphQL ``UserLookupResult!``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .lookup_user import LookupUser
 
         query = gql("""
@@ -1758,6 +3037,34 @@ class Client(AsyncBaseClient):
     async def lookup_business(
         self, input: "BusinessLookupInput", **kwargs: Any
     ) -> list["LookupBusinessLookupBusiness"]:
+        """Find Fluz businesses to pay, by company name.
+
+        GraphQL: ``query LookupBusiness`` (``lookupBusiness``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: QUERY_RECIPIENT.
+        Docs: https://docs.fluz.app/docs/lookup-recipient.
+
+        Args:
+            input: BusinessLookupInput.
+
+        Returns:
+            list[LookupBusinessLookupBusiness] (GraphQL ``[BusinessLookupResult!]!``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .lookup_business import LookupBusiness
 
         query = gql("""
@@ -1779,6 +3086,38 @@ class Client(AsyncBaseClient):
     async def transfer_internal_balance(
         self, input: "TransferInternalBalanceInput", **kwargs: Any
     ) -> "TransferInternalBalanceTransferInternalBalance":
+        """Move money between two of the user's spend accounts.
+
+        GraphQL: ``mutation TransferInternalBalance`` (``transferInternalBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/transfer-funds-internally.
+
+        Args:
+            input: TransferInternalBalanceInput.
+
+        Returns:
+            TransferInternalBalanceTransferInternalBalance (GraphQL
+                ``TransferInternalBalanceResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .transfer_internal_balance import TransferInternalBalance
 
         query = gql("""
@@ -1846,6 +3185,39 @@ class Client(AsyncBaseClient):
     async def create_transfer(
         self, input: "CreateTransferInput", **kwargs: Any
     ) -> "CreateTransferCreateTransfer":
+        """Send money to another account (Bearer: from the user; Basic: from the application).
+
+        GraphQL: ``mutation CreateTransfer`` (``createTransfer``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MAKE_PAYOUT_TRANSFER_SEND.
+        Docs: https://docs.fluz.app/docs/application-transfer,
+        https://docs.fluz.app/docs/account-to-account-transfers.
+
+        Args:
+            input: CreateTransferInput.
+
+        Returns:
+            CreateTransferCreateTransfer (GraphQL ``CreateTransferResult``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_transfer import CreateTransfer
 
         query = gql("""
@@ -1865,6 +3237,31 @@ class Client(AsyncBaseClient):
         return CreateTransfer.model_validate(data).create_transfer
 
     async def get_bins(self, **kwargs: Any) -> list["GetBinsBins"]:
+        """The card BINs (programs) available for virtual cards, with their limits.
+
+        GraphQL: ``query GetBins`` (``getBINs``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://fluz.app/api-reference.
+
+        Returns:
+            list[GetBinsBins] (GraphQL ``[Bin]``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_bins import GetBins
 
         query = gql("""
@@ -1897,6 +3294,34 @@ class Client(AsyncBaseClient):
         input: Union[Optional["GetVirtualCardOffersInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> list["GetVirtualCardOffersGetVirtualCardOffers"]:
+        """The virtual-card offers available to the user, sorted by reward value.
+
+        GraphQL: ``query GetVirtualCardOffers`` (``getVirtualCardOffers``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/get-virtual-card-offers.
+
+        Args:
+            input: Optional[GetVirtualCardOffersInput].
+
+        Returns:
+            list[GetVirtualCardOffersGetVirtualCardOffers] (GraphQL ``[VirtualCardOffer]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_virtual_card_offers import GetVirtualCardOffers
 
         query = gql("""
@@ -1932,6 +3357,36 @@ class Client(AsyncBaseClient):
     async def get_virtual_card_bulk_order_status(
         self, input: "GetVirtualCardBulkOrderStatusInput", **kwargs: Any
     ) -> "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus":
+        """The status of a bulk virtual-card order, with the cards created so far
+        (FluzClient.wait_for_virtual_card_bulk_order polls it).
+
+        GraphQL: ``query GetVirtualCardBulkOrderStatus``
+        (``getVirtualCardBulkOrderStatus``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/check-bulk-creation-order-status.
+
+        Args:
+            input: GetVirtualCardBulkOrderStatusInput.
+
+        Returns:
+            GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus (GraphQL
+                ``VirtualCardBulkOrderStatus``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_virtual_card_bulk_order_status import GetVirtualCardBulkOrderStatus
 
         query = gql("""
@@ -1980,6 +3435,40 @@ class Client(AsyncBaseClient):
     async def create_virtual_card(
         self, input: "CreateVirtualCardInput", **kwargs: Any
     ) -> "CreateVirtualCardCreateVirtualCard":
+        """Create a virtual card with a spend limit (at least $5) funded by the Fluz balance or
+        a bank account.
+
+        GraphQL: ``mutation CreateVirtualCard`` (``createVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/create-virtual-cards,
+        https://docs.fluz.app/docs/create-virtual-card-for-auth-user.
+
+        Args:
+            input: CreateVirtualCardInput.
+
+        Returns:
+            CreateVirtualCardCreateVirtualCard (GraphQL ``VirtualCard``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_virtual_card import CreateVirtualCard
 
         query = gql("""
@@ -2035,6 +3524,40 @@ class Client(AsyncBaseClient):
     async def create_virtual_card_bulk_order(
         self, input: "CreateVirtualCardBulkOrderInput", **kwargs: Any
     ) -> "CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder":
+        """Order many virtual cards at once; poll getVirtualCardBulkOrderStatus for the result.
+
+        GraphQL: ``mutation CreateVirtualCardBulkOrder`` (``createVirtualCardBulkOrder``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/bulk-virtual-card-creation,
+        https://docs.fluz.app/docs/bulk-operations.
+
+        Args:
+            input: CreateVirtualCardBulkOrderInput.
+
+        Returns:
+            CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder (GraphQL
+                ``CreateVirtualCardBulkOrderResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_virtual_card_bulk_order import CreateVirtualCardBulkOrder
 
         query = gql("""
@@ -2060,6 +3583,38 @@ class Client(AsyncBaseClient):
     async def add_virtual_card_address(
         self, input: "AddVirtualCardAddressInput", **kwargs: Any
     ) -> "AddVirtualCardAddressAddVirtualCardAddress":
+        """Save a billing address for virtual cards.
+
+        GraphQL: ``mutation AddVirtualCardAddress`` (``addVirtualCardAddress``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/add-virtual-card-address.
+
+        Args:
+            input: AddVirtualCardAddressInput.
+
+        Returns:
+            AddVirtualCardAddressAddVirtualCardAddress (GraphQL ``UserAddress``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .add_virtual_card_address import AddVirtualCardAddress
 
         query = gql("""
@@ -2092,6 +3647,38 @@ class Client(AsyncBaseClient):
     async def edit_virtual_card(
         self, input: "EditVirtualCardInput", **kwargs: Any
     ) -> "EditVirtualCardEditVirtualCard":
+        """Change a virtual card's spend limit, lock date, nickname or funding source.
+
+        GraphQL: ``mutation EditVirtualCard`` (``editVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: EDIT_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/edit-virtual-card.
+
+        Args:
+            input: EditVirtualCardInput.
+
+        Returns:
+            EditVirtualCardEditVirtualCard (GraphQL ``VirtualCard``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .edit_virtual_card import EditVirtualCard
 
         query = gql("""
@@ -2144,6 +3731,38 @@ class Client(AsyncBaseClient):
     async def lock_virtual_card(
         self, input: "LockVirtualCardInput", **kwargs: Any
     ) -> "LockVirtualCardLockVirtualCard":
+        """Lock a virtual card: charges are declined until it is unlocked.
+
+        GraphQL: ``mutation LockVirtualCard`` (``lockVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: EDIT_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/lock-virtual-card.
+
+        Args:
+            input: LockVirtualCardInput.
+
+        Returns:
+            LockVirtualCardLockVirtualCard (GraphQL ``LockVirtualCardResult``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .lock_virtual_card import LockVirtualCard
 
         query = gql("""
@@ -2164,6 +3783,38 @@ class Client(AsyncBaseClient):
     async def unlock_virtual_card(
         self, input: "UnlockVirtualCardInput", **kwargs: Any
     ) -> "UnlockVirtualCardUnlockVirtualCard":
+        """Unlock a locked virtual card.
+
+        GraphQL: ``mutation UnlockVirtualCard`` (``unlockVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: EDIT_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/unlock-virtual-card.
+
+        Args:
+            input: UnlockVirtualCardInput.
+
+        Returns:
+            UnlockVirtualCardUnlockVirtualCard (GraphQL ``UnlockVirtualCardResult``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .unlock_virtual_card import UnlockVirtualCard
 
         query = gql("""
@@ -2191,6 +3842,7 @@ class Client(AsyncBaseClient):
             RevealVirtualCardByVirtualCardId,
         )
 
+        "The card number, expiry, CVV and billing address of a virtual card (personal apps;\n        public apps need PCI compliance).\n\n        GraphQL: ``mutation RevealVirtualCardByVirtualCardId``\n        (``revealVirtualCardByVirtualCardId``).\n        Auth: Bearer, a user access token (FluzClient mints it for the configured user and\n        renews it before it expires).\n        Scopes: REVEAL_VIRTUALCARD.\n        Docs: https://docs.fluz.app/docs/viewing-virtual-card-details.\n\n        Args:\n            virtual_card_id: UUID.\n\n        Returns:\n            RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId (GraphQL\n                ``RevealedVirtualCard``; never None: the operation's result is required, see\n                queries/).\n\n        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the\n        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's\n        ``idempotency_key``); Fluz processes a key once.\n\n        Raises (through fluz.FluzClient; the bare generated client raises its own errors):\n            ValidationError: the input breaks a rule the client knows (nothing was sent;\n                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).\n            AuthenticationError: the API key or the user token was refused.\n            PermissionDeniedError: the token lacks a scope this operation needs.\n            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.\n            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing\n                after the client's retries (``retry_after``, ``request_sent`` say more).\n            ResponseDecodeError: the response does not fit the schema, e.g. a null where the\n                client requires a value (``ids`` lists the ids the response did carry).\n            FluzError: any other failure Fluz reports (``code`` says which).\n        "
         query = gql("""
             mutation RevealVirtualCardByVirtualCardId($virtualCardId: UUID!) {
               revealVirtualCardByVirtualCardId(virtualCardId: $virtualCardId) {
@@ -2230,6 +3882,33 @@ class Client(AsyncBaseClient):
         ).reveal_virtual_card_by_virtual_card_id
 
     async def get_wallet(self, **kwargs: Any) -> "GetWalletGetWallet":
+        """The user's wallet: bank cards, bank accounts, PayPal accounts, blocked payment types
+        and balances.
+
+        GraphQL: ``query GetWallet`` (``getWallet``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT.
+        Docs: https://docs.fluz.app/docs/view-a-funding-source,
+        https://docs.fluz.app/docs/checking-account-balance.
+
+        Returns:
+            GetWalletGetWallet (GraphQL ``Wallet``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_wallet import GetWallet
 
         query = gql("""
@@ -2333,6 +4012,30 @@ class Client(AsyncBaseClient):
     async def get_user_addresses(
         self, **kwargs: Any
     ) -> list["GetUserAddressesGetUserAddresses"]:
+        """The user's saved addresses (for bank cards and virtual cards).
+
+        GraphQL: ``query GetUserAddresses`` (``getUserAddresses``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/bank-cards.
+
+        Returns:
+            list[GetUserAddressesGetUserAddresses] (GraphQL ``[UserAddress]``; never None:
+                the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_addresses import GetUserAddresses
 
         query = gql("""
@@ -2363,6 +4066,30 @@ class Client(AsyncBaseClient):
         return GetUserAddresses.model_validate(data).get_user_addresses
 
     async def get_mcc_list(self, **kwargs: Any) -> list["GetMccListGetMccList"]:
+        """The merchant category codes valid for GIFT_CARD_BALANCE deposits.
+
+        GraphQL: ``query GetMccList`` (``getMccList``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/deposit-funds.
+
+        Returns:
+            list[GetMccListGetMccList] (GraphQL ``[Mcc]``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_mcc_list import GetMccList
 
         query = gql("""
@@ -2383,6 +4110,40 @@ class Client(AsyncBaseClient):
     async def add_bank_card(
         self, input: "AddBankCardInput", **kwargs: Any
     ) -> "AddBankCardAddBankCard":
+        """Add a bank card as a funding source (a bank card is required as backup payment
+        method before any purchase).
+
+        GraphQL: ``mutation AddBankCard`` (``addBankCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/adding-a-funding-source-1,
+        https://docs.fluz.app/docs/bank-cards.
+
+        Args:
+            input: AddBankCardInput.
+
+        Returns:
+            AddBankCardAddBankCard (GraphQL ``BankCard``; never None: the operation's result
+                is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .add_bank_card import AddBankCard
 
         query = gql("""
@@ -2418,6 +4179,38 @@ class Client(AsyncBaseClient):
     async def update_bank_card_nickname(
         self, input: "UpdateBankCardNicknameInput", **kwargs: Any
     ) -> "UpdateBankCardNicknameUpdateBankCardNickname":
+        """Rename a bank card.
+
+        GraphQL: ``mutation UpdateBankCardNickname`` (``updateBankCardNickname``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/update-bank-card.
+
+        Args:
+            input: UpdateBankCardNicknameInput.
+
+        Returns:
+            UpdateBankCardNicknameUpdateBankCardNickname (GraphQL ``BankCard``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_bank_card_nickname import UpdateBankCardNickname
 
         query = gql("""
@@ -2460,6 +4253,7 @@ class Client(AsyncBaseClient):
             UpdateBankCardPreferredMerchantCategoryCode,
         )
 
+        "Set the merchant category code a bank card's charges use.\n\n        GraphQL: ``mutation UpdateBankCardPreferredMerchantCategoryCode``\n        (``updateBankCardPreferredMerchantCategoryCode``).\n        Auth: Bearer, a user access token (FluzClient mints it for the configured user and\n        renews it before it expires).\n        Scopes: MANAGE_PAYMENT.\n        Docs: https://docs.fluz.app/docs/update-bank-card.\n\n        Args:\n            input: UpdateBankCardPreferredMerchantCategoryCodeInput.\n\n        Returns:\n            UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode\n                (GraphQL ``BankCard``; never None: the operation's result is required, see\n                queries/).\n\n        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the\n        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's\n        ``idempotency_key``); Fluz processes a key once.\n\n        Raises (through fluz.FluzClient; the bare generated client raises its own errors):\n            ValidationError: the input breaks a rule the client knows (nothing was sent;\n                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).\n            AuthenticationError: the API key or the user token was refused.\n            PermissionDeniedError: the token lacks a scope this operation needs.\n            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.\n            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing\n                after the client's retries (``retry_after``, ``request_sent`` say more).\n            ResponseDecodeError: the response does not fit the schema, e.g. a null where the\n                client requires a value (``ids`` lists the ids the response did carry).\n            FluzError: any other failure Fluz reports (``code`` says which).\n        "
         query = gql("""
             mutation UpdateBankCardPreferredMerchantCategoryCode($input: UpdateBankCardPreferredMerchantCategoryCodeInput!) {
               updateBankCardPreferredMerchantCategoryCode(input: $input) {
@@ -2498,6 +4292,38 @@ class Client(AsyncBaseClient):
     async def delete_bank_card(
         self, input: "DeleteBankCardInput", **kwargs: Any
     ) -> "DeleteBankCardDeleteBankCard":
+        """Remove a bank card (its status becomes INACTIVE).
+
+        GraphQL: ``mutation DeleteBankCard`` (``deleteBankCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/delete-bank-card.
+
+        Args:
+            input: DeleteBankCardInput.
+
+        Returns:
+            DeleteBankCardDeleteBankCard (GraphQL ``BankCard``; never None: the operation's
+                result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .delete_bank_card import DeleteBankCard
 
         query = gql("""
@@ -2533,6 +4359,39 @@ class Client(AsyncBaseClient):
     async def deposit_cash_balance(
         self, input: "DepositCashBalanceInput", **kwargs: Any
     ) -> "DepositCashBalanceDepositCashBalance":
+        """Deposit money into the Fluz balance (or a spend account) from a funding source.
+
+        GraphQL: ``mutation DepositCashBalance`` (``depositCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MAKE_DEPOSIT.
+        Docs: https://docs.fluz.app/docs/deposit-funds,
+        https://docs.fluz.app/docs/view-deposits.
+
+        Args:
+            input: DepositCashBalanceInput.
+
+        Returns:
+            DepositCashBalanceDepositCashBalance (GraphQL ``DepositCashBalanceResult``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .deposit_cash_balance import DepositCashBalance
 
         query = gql("""
@@ -2615,6 +4474,38 @@ class Client(AsyncBaseClient):
     async def withdraw_cash_balance(
         self, input: "WithdrawCashBalanceInput", **kwargs: Any
     ) -> "WithdrawCashBalanceWithdrawCashBalance":
+        """Withdraw money from the Fluz balance to a bank account, card, PayPal or Venmo.
+
+        GraphQL: ``mutation WithdrawCashBalance`` (``withdrawCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MAKE_WITHDRAW.
+        Docs: https://docs.fluz.app/docs/withdrawal.
+
+        Args:
+            input: WithdrawCashBalanceInput.
+
+        Returns:
+            WithdrawCashBalanceWithdrawCashBalance (GraphQL ``WithdrawCashBalanceResult``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .withdraw_cash_balance import WithdrawCashBalance
 
         query = gql("""

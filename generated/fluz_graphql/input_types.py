@@ -29,13 +29,34 @@ from .scalars import serialize_datetime, serialize_uuid
 
 
 class OffsetInput(InputModel):
-    """(doc) Pagination. limit default 20, max 20 (getMerchants/getUserPurchases); offset default 0."""
+    """Pagination: which slice of a list to return.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        limit: ``limit: Int``. Items per page, 1 to 20 (default 20). More is refused
+            (AR-0001), not clamped.
+        offset: ``offset: Int``. Items to skip, >= 0 (default 0). Next page: offset + limit.
+    """
 
     limit: Optional[int] = None
+    "Items per page, 1 to 20 (default 20). More is refused (AR-0001), not clamped."
     offset: Optional[int] = None
+    "Items to skip, >= 0 (default 0). Next page: offset + limit."
 
 
 class OfferTypesInput(InputModel):
+    """The GraphQL input ``OfferTypesInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        gift_card_offer: ``giftCardOffer: Boolean``.
+        card_linked_offer: ``cardLinkedOffer: Boolean``.
+    """
+
     gift_card_offer: Optional[bool] = Field(
         validation_alias="giftCardOffer",
         serialization_alias="giftCardOffer",
@@ -49,45 +70,128 @@ class OfferTypesInput(InputModel):
 
 
 class GetOfferQuoteInput(InputModel):
+    """Which merchant and denomination to quote. Give exactly one of slug and merchantSlug.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        slug: ``slug: String``. The merchant's slug (as documented); or give merchantSlug.
+        merchant_slug: ``merchantSlug: String``. The merchant's slug (as a live client sends
+            it); or give slug.
+        denomination: ``denomination: Float!``; required; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form). The gift card's value in dollars, > 0, at most 2 decimal places.
+        payment_method: ``paymentMethod: PaymentMethodType``. How it would be paid (default
+            FLUZPAY); rates differ by method.
+    """
+
     slug: Optional[str] = None
+    "The merchant's slug (as documented); or give merchantSlug."
     merchant_slug: Optional[str] = Field(
         validation_alias="merchantSlug",
         serialization_alias="merchantSlug",
         default=None,
     )
+    "The merchant's slug (as a live client sends it); or give slug."
     denomination: MoneyInput
+    "The gift card's value in dollars, > 0, at most 2 decimal places."
     payment_method: Optional[PaymentMethodType] = Field(
         validation_alias="paymentMethod",
         serialization_alias="paymentMethod",
         default=None,
     )
+    "How it would be paid (default FLUZPAY); rates differ by method."
 
 
 class MerchantInput(InputModel):
+    """The GraphQL input ``MerchantInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        id: ``id: UUID``.
+        slug: ``slug: String``.
+        name: ``name: String``.
+    """
+
     id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = None
     slug: Optional[str] = None
     name: Optional[str] = None
 
 
 class UserPurchaseFilterInput(InputModel):
+    """The GraphQL input ``UserPurchaseFilterInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        scope: ``scope: [PurchaseScopeFilter]``.
+    """
+
     scope: Optional[list[Optional[PurchaseScopeFilter]]] = None
 
 
 class PurchaseGiftCardInput(InputModel):
+    """What to buy and how to pay. Give exactly one of offerId and merchantSlug. Funding: the
+    Fluz balance (balanceAmount, or all of it with defaultToBalance) and/or one of
+    bankAccountId, bankCardId, paypalVaultId.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once and
+            answers a repeat with the original purchase. Reuse it to retry, use a new one to
+            buy again.
+        offer_id: ``offerId: UUID``. The offer to buy from (from getMerchants /
+            getOfferQuote); or give merchantSlug.
+        merchant_slug: ``merchantSlug: String``. The merchant, whose best offer is used; or
+            give offerId.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            The gift card's value in dollars, > 0, at most 2 decimal places; a denomination
+            the offer allows.
+        exclusive_rate_id: ``exclusiveRateId: UUID``. Use this exclusive rate (an offer of
+            type EXCLUSIVE_RATE_OFFER).
+        balance_amount: ``balanceAmount: Float``; dollars as Decimal, int or decimal string,
+            at most 2 decimal places (a float only if it has at most 2 in its shortest
+            form). The part paid from the Fluz balance, >= 0, at most amount; the rest from
+            the funding source.
+        bank_account_id: ``bankAccountId: UUID``. Pay (the rest) from this bank account.
+        bank_card_id: ``bankCardId: UUID``. Pay (the rest) from this bank card.
+        paypal_vault_id: ``paypalVaultId: UUID``. Pay (the rest) from this PayPal account.
+        default_to_balance: ``defaultToBalance: Boolean``; default True. Fall back to the
+            Fluz balance when no funding source is given (default true).
+        user_cash_balance_id: ``userCashBalanceId: UUID``. Pay from this spend account
+            instead of the default one.
+        memo: ``memo: String``. Your note on the transaction.
+        transaction_category: ``transactionCategory: String``. Your category for the
+            transaction.
+        attachment_id: ``attachmentId: String``. An uploaded attachment for the transaction.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
         default=None,
     )
+    "Makes retries safe: Fluz processes one key once and answers a repeat with the original purchase. Reuse it to retry, use a new one to buy again."
     offer_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="offerId", serialization_alias="offerId", default=None
     )
+    "The offer to buy from (from getMerchants / getOfferQuote); or give merchantSlug."
     merchant_slug: Optional[str] = Field(
         validation_alias="merchantSlug",
         serialization_alias="merchantSlug",
         default=None,
     )
+    "The merchant, whose best offer is used; or give offerId."
     amount: MoneyInput
+    "The gift card's value in dollars, > 0, at most 2 decimal places; a denomination the offer allows."
     exclusive_rate_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
         Field(
             validation_alias="exclusiveRateId",
@@ -95,29 +199,35 @@ class PurchaseGiftCardInput(InputModel):
             default=None,
         )
     )
+    "Use this exclusive rate (an offer of type EXCLUSIVE_RATE_OFFER)."
     balance_amount: Optional[MoneyInput] = Field(
         validation_alias="balanceAmount",
         serialization_alias="balanceAmount",
         default=None,
     )
+    "The part paid from the Fluz balance, >= 0, at most amount; the rest from the funding source."
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankAccountId",
         serialization_alias="bankAccountId",
         default=None,
     )
+    "Pay (the rest) from this bank account."
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
+    "Pay (the rest) from this bank card."
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="paypalVaultId",
         serialization_alias="paypalVaultId",
         default=None,
     )
+    "Pay (the rest) from this PayPal account."
     default_to_balance: Optional[bool] = Field(
         validation_alias="defaultToBalance",
         serialization_alias="defaultToBalance",
         default=True,
     )
+    "Fall back to the Fluz balance when no funding source is given (default true)."
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
         Field(
             validation_alias="userCashBalanceId",
@@ -125,20 +235,38 @@ class PurchaseGiftCardInput(InputModel):
             default=None,
         )
     )
+    "Pay from this spend account instead of the default one."
     memo: Optional[str] = None
+    "Your note on the transaction."
     transaction_category: Optional[str] = Field(
         validation_alias="transactionCategory",
         serialization_alias="transactionCategory",
         default=None,
     )
+    "Your category for the transaction."
     attachment_id: Optional[str] = Field(
         validation_alias="attachmentId",
         serialization_alias="attachmentId",
         default=None,
     )
+    "An uploaded attachment for the transaction."
 
 
 class AddressInput(InputModel):
+    """The GraphQL input ``AddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        street_address_line_1: ``streetAddressLine1: String!``; required.
+        street_address_line_2: ``streetAddressLine2: String``.
+        country: ``country: String!``; required.
+        city: ``city: String!``; required.
+        state: ``state: String!``; required.
+        postal_code: ``postalCode: String!``; required.
+    """
+
     street_address_line_1: str = Field(
         validation_alias="streetAddressLine1", serialization_alias="streetAddressLine1"
     )
@@ -156,16 +284,37 @@ class AddressInput(InputModel):
 
 
 class AddBankCardInput(InputModel):
+    """A bank card to add. Give exactly one of billingAddress and userAddressId.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        card_number: ``cardNumber: String!``; required. The card number (kept out of reprs
+            and error messages).
+        expiration_month: ``expirationMonth: String!``; required. Two digits, e.g. "01".
+        expiration_year: ``expirationYear: String!``; required. Four digits, e.g. "2029".
+        cvv: ``cvv: String!``; required. The card's security code (kept out of reprs and
+            error messages).
+        cardholder_name: ``cardholderName: String!``; required.
+        billing_address: ``billingAddress: AddressInput``.
+        user_address_id: ``userAddressId: UUID``.
+    """
+
     card_number: str = Field(
         validation_alias="cardNumber", serialization_alias="cardNumber", repr=False
     )
+    "The card number (kept out of reprs and error messages)."
     expiration_month: str = Field(
         validation_alias="expirationMonth", serialization_alias="expirationMonth"
     )
+    'Two digits, e.g. "01".'
     expiration_year: str = Field(
         validation_alias="expirationYear", serialization_alias="expirationYear"
     )
+    'Four digits, e.g. "2029".'
     cvv: str = Field(repr=False)
+    "The card's security code (kept out of reprs and error messages)."
     cardholder_name: str = Field(
         validation_alias="cardholderName", serialization_alias="cardholderName"
     )
@@ -182,6 +331,16 @@ class AddBankCardInput(InputModel):
 
 
 class UpdateBankCardNicknameInput(InputModel):
+    """The GraphQL input ``UpdateBankCardNicknameInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_card_id: ``bankCardId: UUID!``; required.
+        nickname: ``nickname: String!``; required.
+    """
+
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="bankCardId", serialization_alias="bankCardId"
     )
@@ -189,6 +348,17 @@ class UpdateBankCardNicknameInput(InputModel):
 
 
 class UpdateBankCardPreferredMerchantCategoryCodeInput(InputModel):
+    """The GraphQL input ``UpdateBankCardPreferredMerchantCategoryCodeInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_card_id: ``bankCardId: UUID!``; required.
+        preferred_merchant_category_code: ``preferredMerchantCategoryCode: String!``;
+            required.
+    """
+
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="bankCardId", serialization_alias="bankCardId"
     )
@@ -199,21 +369,57 @@ class UpdateBankCardPreferredMerchantCategoryCodeInput(InputModel):
 
 
 class DeleteBankCardInput(InputModel):
+    """The GraphQL input ``DeleteBankCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_card_id: ``bankCardId: UUID!``; required.
+    """
+
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="bankCardId", serialization_alias="bankCardId"
     )
 
 
 class DepositCashBalanceInput(InputModel):
+    """How much to deposit, from where, into which balance.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to deposit, > 0, at most 2 decimal places.
+        deposit_type: ``depositType: CashBalanceDepositType``. Which balance receives it
+            (default CASH_BALANCE).
+        bank_account_id: ``bankAccountId: UUID``.
+        bank_card_id: ``bankCardId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        merchant_category_code: ``merchantCategoryCode: String``. Only for
+            GIFT_CARD_BALANCE: an MCC from getMccList.
+        user_cash_balance_id: ``userCashBalanceId: UUID``. Deposit into this spend account.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
         default=None,
     )
+    "Makes retries safe: Fluz processes one key once."
     amount: MoneyInput
+    "Dollars to deposit, > 0, at most 2 decimal places."
     deposit_type: Optional[CashBalanceDepositType] = Field(
         validation_alias="depositType", serialization_alias="depositType", default=None
     )
+    "Which balance receives it (default CASH_BALANCE)."
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankAccountId",
         serialization_alias="bankAccountId",
@@ -232,6 +438,7 @@ class DepositCashBalanceInput(InputModel):
         serialization_alias="merchantCategoryCode",
         default=None,
     )
+    "Only for GIFT_CARD_BALANCE: an MCC from getMccList."
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
         Field(
             validation_alias="userCashBalanceId",
@@ -239,6 +446,7 @@ class DepositCashBalanceInput(InputModel):
             default=None,
         )
     )
+    "Deposit into this spend account."
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
         validation_alias="transactionCategory",
@@ -253,13 +461,36 @@ class DepositCashBalanceInput(InputModel):
 
 
 class WithdrawCashBalanceInput(InputModel):
+    """How much to withdraw, and where to.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to withdraw, > 0, at most 2 decimal places.
+        method: ``method: WithdrawMethods!``; required. Where the money goes: BANK_ACH,
+            BANK_CARD, PAYPAL or VENMO.
+        source: ``source: WithdrawSource``.
+        bank_account_id: ``bankAccountId: UUID``.
+        bank_card_id: ``bankCardId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        cash_balance_id: ``cashBalanceId: UUID``. Withdraw from this spend account.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
         default=None,
     )
+    "Makes retries safe: Fluz processes one key once."
     amount: MoneyInput
+    "Dollars to withdraw, > 0, at most 2 decimal places."
     method: WithdrawMethods
+    "Where the money goes: BANK_ACH, BANK_CARD, PAYPAL or VENMO."
     source: Optional[WithdrawSource] = None
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankAccountId",
@@ -279,15 +510,36 @@ class WithdrawCashBalanceInput(InputModel):
         serialization_alias="cashBalanceId",
         default=None,
     )
+    "Withdraw from this spend account."
 
 
 class TransferInternalBalanceInput(InputModel):
+    """Move money between two of the user's spend accounts.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to move, > 0, at most 2 decimal places.
+        idempotency_key: ``idempotencyKey: String!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        source_user_cash_balance_id: ``sourceUserCashBalanceId: UUID!``; required.
+        destination_user_cash_balance_id: ``destinationUserCashBalanceId: UUID!``; required.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     amount: MoneyInput
+    "Dollars to move, > 0, at most 2 decimal places."
     idempotency_key: Optional[str] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
         default=None,
     )
+    "Makes retries safe: Fluz processes one key once."
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
         Field(
             validation_alias="sourceUserCashBalanceId",
@@ -314,6 +566,17 @@ class TransferInternalBalanceInput(InputModel):
 
 
 class TransferDestination(InputModel):
+    """The GraphQL input ``TransferDestination``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        account_id: ``accountId: UUID``.
+        external_reference_id: ``externalReferenceId: String``.
+        user_cash_balance_id: ``userCashBalanceId: UUID``.
+    """
+
     account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="accountId", serialization_alias="accountId", default=None
     )
@@ -332,12 +595,35 @@ class TransferDestination(InputModel):
 
 
 class CreateTransferInput(InputModel):
+    """Send money to another account (destination required with Basic auth).
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: String!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to send, > 0, at most 2 decimal places.
+        destination: ``destination: TransferDestination``.
+        bank_card_id: ``bankCardId: UUID``.
+        bank_account_id: ``bankAccountId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        direction: ``direction: TransferDirection``.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     idempotency_key: Optional[str] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
         default=None,
     )
+    "Makes retries safe: Fluz processes one key once."
     amount: MoneyInput
+    "Dollars to send, > 0, at most 2 decimal places."
     destination: Optional["TransferDestination"] = None
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankCardId", serialization_alias="bankCardId", default=None
@@ -367,10 +653,29 @@ class CreateTransferInput(InputModel):
 
 
 class CreateUserCashBalanceInput(InputModel):
+    """The GraphQL input ``CreateUserCashBalanceInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        nickname: ``nickname: String!``; required.
+    """
+
     nickname: str
 
 
 class UpdateUserCashBalanceInput(InputModel):
+    """The GraphQL input ``UpdateUserCashBalanceInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        user_cash_balance_id: ``userCashBalanceId: UUID!``; required.
+        nickname: ``nickname: String!``; required.
+    """
+
     user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="userCashBalanceId", serialization_alias="userCashBalanceId"
     )
@@ -378,6 +683,20 @@ class UpdateUserCashBalanceInput(InputModel):
 
 
 class CloseUserCashBalanceInput(InputModel):
+    """The GraphQL input ``CloseUserCashBalanceInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries.
+        user_cash_balance_id: ``userCashBalanceId: UUID!``; required.
+        new_funding_source: ``newFundingSource: CloseUserCashBalanceFundingSource``.
+        lock_all_virtual_cards: ``lockAllVirtualCards: Boolean``.
+        transfer_user_cash_balance_id: ``transferUserCashBalanceId: UUID``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
@@ -406,6 +725,20 @@ class CloseUserCashBalanceInput(InputModel):
 
 
 class VirtualCardBillingAddressInput(InputModel):
+    """The GraphQL input ``VirtualCardBillingAddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        street_address_line_1: ``streetAddressLine1: String!``; required.
+        street_address_line_2: ``streetAddressLine2: String``.
+        country: ``country: String!``; required.
+        city: ``city: String!``; required.
+        state: ``state: String!``; required.
+        postal_code: ``postalCode: String!``; required.
+    """
+
     street_address_line_1: str = Field(
         validation_alias="streetAddressLine1", serialization_alias="streetAddressLine1"
     )
@@ -423,22 +756,58 @@ class VirtualCardBillingAddressInput(InputModel):
 
 
 class CreateVirtualCardInput(InputModel):
+    """The new virtual card: its spend limit, duration and funding.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        spend_limit: ``spendLimit: Float!``; required; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form). Dollars the card may spend per duration, at least 5, at most 2
+            decimal places.
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration``. The
+            period the limit applies to (default LIFETIME).
+        lock_date: ``lockDate: String``. yyyy-mm-dd after which the card is locked (default
+            in 47 months).
+        lock_card_next_use: ``lockCardNextUse: Boolean``.
+        card_nickname: ``cardNickname: String``.
+        primary_funding_source: ``primaryFundingSource: VirtualCardFundingSource``.
+            FLUZ_BALANCE (default) or BANK_ACCOUNT (then give bankAccountId).
+        bank_account_id: ``bankAccountId: UUID``.
+        offer_id: ``offerId: UUID``.
+        auth_user_id: ``authUserId: UUID``.
+        user_address_id: ``userAddressId: UUID``.
+        billing_address: ``billingAddress: VirtualCardBillingAddressInput``.
+        user_cash_balance_id: ``userCashBalanceId: UUID``.
+        use_prepayment_balance: ``usePrepaymentBalance: Boolean``.
+        use_rewards_balance: ``useRewardsBalance: Boolean``.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
         default=None,
     )
+    "Makes retries safe: Fluz processes one key once."
     spend_limit: MoneyInput = Field(
         validation_alias="spendLimit", serialization_alias="spendLimit"
     )
+    "Dollars the card may spend per duration, at least 5, at most 2 decimal places."
     spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
         validation_alias="spendLimitDuration",
         serialization_alias="spendLimitDuration",
         default=None,
     )
+    "The period the limit applies to (default LIFETIME)."
     lock_date: Optional[str] = Field(
         validation_alias="lockDate", serialization_alias="lockDate", default=None
     )
+    "yyyy-mm-dd after which the card is locked (default in 47 months)."
     lock_card_next_use: Optional[bool] = Field(
         validation_alias="lockCardNextUse",
         serialization_alias="lockCardNextUse",
@@ -454,6 +823,7 @@ class CreateVirtualCardInput(InputModel):
         serialization_alias="primaryFundingSource",
         default=None,
     )
+    "FLUZ_BALANCE (default) or BANK_ACCOUNT (then give bankAccountId)."
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankAccountId",
         serialization_alias="bankAccountId",
@@ -501,6 +871,24 @@ class CreateVirtualCardInput(InputModel):
 
 
 class CreateVirtualCardBulkOrderItemInput(InputModel):
+    """The GraphQL input ``CreateVirtualCardBulkOrderItemInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        quantity: ``quantity: Int!``; required.
+        spend_limit: ``spendLimit: Float!``; required; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration``.
+        lock_date: ``lockDate: String``.
+        lock_card_next_use: ``lockCardNextUse: Boolean``.
+        card_nickname: ``cardNickname: String``.
+        primary_funding_source: ``primaryFundingSource: VirtualCardFundingSource``.
+        bank_account_id: ``bankAccountId: UUID``.
+    """
+
     quantity: int
     spend_limit: MoneyInput = Field(
         validation_alias="spendLimit", serialization_alias="spendLimit"
@@ -536,6 +924,16 @@ class CreateVirtualCardBulkOrderItemInput(InputModel):
 
 
 class CreateVirtualCardBulkOrderInput(InputModel):
+    """The GraphQL input ``CreateVirtualCardBulkOrderInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        offer_id: ``offerId: UUID!``; required.
+        order_items: ``orderItems: [CreateVirtualCardBulkOrderItemInput!]!``; required.
+    """
+
     offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="offerId", serialization_alias="offerId"
     )
@@ -545,10 +943,36 @@ class CreateVirtualCardBulkOrderInput(InputModel):
 
 
 class GetVirtualCardBulkOrderStatusInput(InputModel):
+    """The GraphQL input ``GetVirtualCardBulkOrderStatusInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        order_id: ``orderId: String!``; required.
+    """
+
     order_id: str = Field(validation_alias="orderId", serialization_alias="orderId")
 
 
 class EditVirtualCardInput(InputModel):
+    """The GraphQL input ``EditVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        virtual_card_id: ``virtualCardId: UUID!``; required.
+        spend_limit: ``spendLimit: Float``; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration``.
+        lock_date: ``lockDate: String``.
+        lock_card_next_use: ``lockCardNextUse: Boolean``.
+        card_nickname: ``cardNickname: String``.
+        primary_funding_source: ``primaryFundingSource: VirtualCardFundingSource``.
+        bank_account_id: ``bankAccountId: UUID``.
+    """
+
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
@@ -586,18 +1010,47 @@ class EditVirtualCardInput(InputModel):
 
 
 class LockVirtualCardInput(InputModel):
+    """The GraphQL input ``LockVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        virtual_card_id: ``virtualCardId: UUID!``; required.
+    """
+
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
 
 
 class UnlockVirtualCardInput(InputModel):
+    """The GraphQL input ``UnlockVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        virtual_card_id: ``virtualCardId: UUID!``; required.
+    """
+
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
 
 
 class GetVirtualCardOffersInput(InputModel):
+    """The GraphQL input ``GetVirtualCardOffersInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        card_brand_locked: ``cardBrandLocked: Boolean``.
+        card_type: ``cardType: VirtualCardOfferType``.
+        card_network: ``cardNetwork: VirtualCardNetwork``.
+    """
+
     card_brand_locked: Optional[bool] = Field(
         validation_alias="cardBrandLocked",
         serialization_alias="cardBrandLocked",
@@ -612,6 +1065,16 @@ class GetVirtualCardOffersInput(InputModel):
 
 
 class AddVirtualCardAddressInput(InputModel):
+    """The GraphQL input ``AddVirtualCardAddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        billing_address: ``billingAddress: VirtualCardBillingAddressInput!``; required.
+        auth_user_id: ``authUserId: UUID``.
+    """
+
     billing_address: "VirtualCardBillingAddressInput" = Field(
         validation_alias="billingAddress", serialization_alias="billingAddress"
     )
@@ -621,6 +1084,57 @@ class AddVirtualCardAddressInput(InputModel):
 
 
 class TransactionFilterInput(InputModel):
+    """The GraphQL input ``TransactionFilterInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        record_id: ``recordId: [UUID]``.
+        status: ``status: [TransactionStatus]``.
+        amount: ``amount: Float``; dollars as Decimal, int or decimal string, at most 2
+            decimal places (a float only if it has at most 2 in its shortest form).
+        amount_gte: ``amountGte: Float``; dollars as Decimal, int or decimal string, at most
+            2 decimal places (a float only if it has at most 2 in its shortest form).
+        amount_lte: ``amountLte: Float``; dollars as Decimal, int or decimal string, at most
+            2 decimal places (a float only if it has at most 2 in its shortest form).
+        final_amount: ``finalAmount: Float``; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        final_amount_gte: ``finalAmountGte: Float``; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        final_amount_lte: ``finalAmountLte: Float``; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        cashback_amount: ``cashbackAmount: Float``; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        cashback_amount_gte: ``cashbackAmountGte: Float``; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        cashback_amount_lte: ``cashbackAmountLte: Float``; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        cashback_percentage: ``cashbackPercentage: Float``; an exact decimal: Decimal, int
+            or decimal string.
+        cashback_percentage_gte: ``cashbackPercentageGte: Float``; an exact decimal:
+            Decimal, int or decimal string.
+        cashback_percentage_lte: ``cashbackPercentageLte: Float``; an exact decimal:
+            Decimal, int or decimal string.
+        fee_amount: ``feeAmount: Float``; dollars as Decimal, int or decimal string, at most
+            2 decimal places (a float only if it has at most 2 in its shortest form).
+        fee_amount_gte: ``feeAmountGte: Float``; dollars as Decimal, int or decimal string,
+            at most 2 decimal places (a float only if it has at most 2 in its shortest
+            form).
+        fee_amount_lte: ``feeAmountLte: Float``; dollars as Decimal, int or decimal string,
+            at most 2 decimal places (a float only if it has at most 2 in its shortest
+            form).
+        created_gte: ``createdGte: DateTime``.
+        created_lte: ``createdLte: DateTime``.
+        updated_gte: ``updatedGte: DateTime``.
+        updated_lte: ``updatedLte: DateTime``.
+    """
+
     record_id: Optional[
         list[Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]]]
     ] = Field(validation_alias="recordId", serialization_alias="recordId", default=None)
@@ -719,6 +1233,18 @@ class TransactionFilterInput(InputModel):
 
 
 class UpdateTransactionMetadataInput(InputModel):
+    """The GraphQL input ``UpdateTransactionMetadataInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        transaction_id: ``transactionId: UUID!``; required.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     transaction_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="transactionId", serialization_alias="transactionId"
     )
@@ -736,6 +1262,16 @@ class UpdateTransactionMetadataInput(InputModel):
 
 
 class UserLookupInput(InputModel):
+    """The GraphQL input ``UserLookupInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        phone_number: ``phoneNumber: String``.
+        email: ``email: String``.
+    """
+
     phone_number: Optional[str] = Field(
         validation_alias="phoneNumber", serialization_alias="phoneNumber", default=None
     )
@@ -743,12 +1279,45 @@ class UserLookupInput(InputModel):
 
 
 class BusinessLookupInput(InputModel):
+    """The GraphQL input ``BusinessLookupInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        company_name: ``companyName: String!``; required.
+    """
+
     company_name: str = Field(
         validation_alias="companyName", serialization_alias="companyName"
     )
 
 
 class RequestVirtualCardInput(InputModel):
+    """The GraphQL input ``RequestVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        seat_id: ``seatId: UUID!``; required.
+        offer_id: ``offerId: UUID!``; required.
+        purchase_amount: ``purchaseAmount: Float!``; required; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        channel: ``channel: SourcePlatformChannel!``; required.
+        fluzpay_amount: ``fluzpayAmount: Float!``; required; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration!``;
+            required.
+        virtual_card_pin: ``virtualCardPIN: String``.
+        brand_locked: ``brandLocked: Boolean``.
+        mcc_id: ``mccId: String``.
+        share_with: ``shareWith: [String]``.
+        pin_auth_token: ``pinAuthToken: String``.
+    """
+
     seat_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="seatId", serialization_alias="seatId"
     )
@@ -789,6 +1358,20 @@ class RequestVirtualCardInput(InputModel):
 
 
 class RequestReimbursementInput(InputModel):
+    """The GraphQL input ``RequestReimbursementInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        source_user_cash_balance_id: ``sourceUserCashBalanceId: UUID!``; required.
+        destination_user_cash_balance_id: ``destinationUserCashBalanceId: UUID!``; required.
+        memo: ``memo: String``.
+        category_id: ``categoryId: UUID``.
+    """
+
     amount: MoneyInput
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
         Field(
@@ -809,6 +1392,18 @@ class RequestReimbursementInput(InputModel):
 
 
 class RequestInternalTransferInput(InputModel):
+    """The GraphQL input ``RequestInternalTransferInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        source_user_cash_balance_id: ``sourceUserCashBalanceId: UUID!``; required.
+        destination_user_cash_balance_id: ``destinationUserCashBalanceId: UUID!``; required.
+    """
+
     amount: MoneyInput
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
         Field(
@@ -825,6 +1420,25 @@ class RequestInternalTransferInput(InputModel):
 
 
 class RequestAccountTransferInput(InputModel):
+    """The GraphQL input ``RequestAccountTransferInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        destination: ``destination: TransferDestination``.
+        bank_card_id: ``bankCardId: UUID``.
+        bank_account_id: ``bankAccountId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="idempotencyKey",
         serialization_alias="idempotencyKey",
@@ -859,6 +1473,16 @@ class RequestAccountTransferInput(InputModel):
 
 
 class CreatePlaidLinkTokenInput(InputModel):
+    """The GraphQL input ``CreatePlaidLinkTokenInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        device_os: ``deviceOs: PlaidDeviceOs``.
+        platform_item_id: ``platformItemId: String``.
+    """
+
     device_os: Optional[PlaidDeviceOs] = Field(
         validation_alias="deviceOs", serialization_alias="deviceOs", default=None
     )
@@ -870,6 +1494,16 @@ class CreatePlaidLinkTokenInput(InputModel):
 
 
 class CompletePlaidLinkInput(InputModel):
+    """The GraphQL input ``CompletePlaidLinkInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        public_token: ``publicToken: String!``; required.
+        platform_item_id: ``platformItemId: String``.
+    """
+
     public_token: str = Field(
         validation_alias="publicToken", serialization_alias="publicToken", repr=False
     )
@@ -881,6 +1515,16 @@ class CompletePlaidLinkInput(InputModel):
 
 
 class CreatePlaidLinkAddressInput(InputModel):
+    """The GraphQL input ``CreatePlaidLinkAddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_account_id: ``bankAccountId: UUID``.
+        address: ``address: AddressInput``.
+    """
+
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankAccountId",
         serialization_alias="bankAccountId",
@@ -890,12 +1534,33 @@ class CreatePlaidLinkAddressInput(InputModel):
 
 
 class PlaidBankAccountInput(InputModel):
+    """The GraphQL input ``PlaidBankAccountInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_account_id: ``bankAccountId: UUID!``; required.
+    """
+
     bank_account_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
         validation_alias="bankAccountId", serialization_alias="bankAccountId"
     )
 
 
 class PlaidBankTransactionFilterInput(InputModel):
+    """The GraphQL input ``PlaidBankTransactionFilterInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_account_id: ``bankAccountId: UUID``.
+        start_date: ``startDate: DateTime``.
+        end_date: ``endDate: DateTime``.
+        paginate: ``paginate: OffsetInput``.
+    """
+
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
         validation_alias="bankAccountId",
         serialization_alias="bankAccountId",

@@ -34,6 +34,8 @@ result page. ``FluzClient`` keeps its response metadata outside the models
 """
 
 import ast
+import re
+import textwrap
 from copy import deepcopy
 from typing import Any
 
@@ -45,10 +47,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLDirective,
+    GraphQLField,
     GraphQLFloat,
     GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    Undefined,
     Visitor,
     get_named_type,
     parse,
@@ -197,6 +203,11 @@ class FluzCodegenPlugin(Plugin):
     """Optional idempotency keys, secrets out of reprs and validation errors, typed lazy
     ``__init__``, open enums, money as Decimal, snake_case input keywords, ``@required``."""
 
+    def __init__(self, schema: GraphQLSchema, config_dict: dict[str, Any]) -> None:
+        super().__init__(schema, config_dict)
+        # generated method name -> (operation, root field name), for the docstrings
+        self._operations: dict[str, tuple[OperationDefinitionNode, str]] = {}
+
     def process_schema(self, schema: GraphQLSchema) -> GraphQLSchema:
         if all(d.name != REQUIRED_DIRECTIVE for d in schema.directives):
             schema.directives += (
@@ -239,7 +250,50 @@ class FluzCodegenPlugin(Plugin):
             ast.Name(id=INPUT_MODEL_BASE, ctx=ast.Load()) if _is_name(base, "BaseModel") else base
             for base in class_def.bases
         ]
+        _set_docstring(class_def, input_class_docstring(class_def, input_type), indent=4)
         return class_def
+
+    def generate_client_method(
+        self,
+        method_def: ast.FunctionDef | ast.AsyncFunctionDef,
+        operation_definition: OperationDefinitionNode,
+    ) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        (root,) = operation_definition.selection_set.selections
+        assert isinstance(root, FieldNode)
+        parent = (
+            self.schema.mutation_type
+            if operation_definition.operation is OperationType.MUTATION
+            else self.schema.query_type
+        )
+        assert parent is not None
+        # The docstring is added in generate_client_module, once ShorterResultsPlugin has
+        # rewritten the method (its return type and the imports at the top of its body).
+        self._operations[method_def.name] = (operation_definition, root.name.value)
+        return method_def
+
+    def generate_client_code(self, generated_code: str) -> str:
+        # With lazy_imports, ariadne-codegen puts each method's result import at the top of
+        # the method after the plugin hooks ran, above the docstring added below, which then
+        # is a mere string statement. Move each docstring back in front of that import.
+        return _LAZY_IMPORT_THEN_DOCSTRING.sub(_docstring_first, generated_code)
+
+    def generate_client_module(self, module: ast.Module) -> ast.Module:
+        for node in ast.walk(module):
+            if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+                continue
+            found = self._operations.get(node.name)
+            if found is None:
+                continue
+            operation, root_name = found
+            parent = (
+                self.schema.mutation_type
+                if operation.operation is OperationType.MUTATION
+                else self.schema.query_type
+            )
+            assert parent is not None
+            doc = method_docstring(node, operation, root_name, parent.fields[root_name])
+            _set_docstring(node, doc, indent=8)
+        return module
 
     def generate_input_field(
         self,
@@ -387,6 +441,217 @@ def _hide_from_repr(field_implementation: ast.AnnAssign, field_name: str) -> Non
             f"unexpected value for secret field {field_name}: {ast.unparse(value)}"
         )
     field_implementation.simple = 1
+
+
+_AUTH_BASIC = "Auth: Basic, the application's API key (FluzClient sends it for this operation)."
+_AUTH_BEARER = (
+    "Auth: Bearer, a user access token (FluzClient mints it for the configured user and "
+    "renews it before it expires)."
+)
+_RAISES = """Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+    ValidationError: the input breaks a rule the client knows (nothing was sent; ``field``
+        and ``rule`` say which), or Fluz refused it (AR-0001).
+    AuthenticationError: the API key or the user token was refused.
+    PermissionDeniedError: the token lacks a scope this operation needs.
+    NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+    RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing after
+        the client's retries (``retry_after``, ``request_sent`` say more).
+    ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+        client requires a value (``ids`` lists the ids the response did carry).
+    FluzError: any other failure Fluz reports (``code`` says which)."""
+_MUTATION_NOTE = (
+    "A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the same "
+    "idempotency key (``fluz.response_info(result).idempotency_key``, or the error's "
+    "``idempotency_key``); Fluz processes a key once."
+)
+
+
+def _description_parts(description: str | None) -> tuple[list[str], list[str]]:
+    """(summary lines, ``Scopes:``/``Docs:`` lines) of a schema description."""
+    summary: list[str] = []
+    facts: list[str] = []
+    for line in (description or "").strip().splitlines():
+        (facts if line.startswith(("Scopes:", "Docs:")) else summary).append(line)
+    while summary and not summary[-1].strip():
+        summary.pop()
+    return summary, facts
+
+
+def method_docstring(
+    method_def: ast.FunctionDef | ast.AsyncFunctionDef,
+    operation: OperationDefinitionNode,
+    root_name: str,
+    field: GraphQLField,
+) -> str:
+    """The docstring of a generated operation method: what it does (the schema's
+    description of the root field), auth, scopes, doc page, arguments, result, errors."""
+    from fluz import _constants  # codegen time only; the generated package imports nothing
+
+    summary, facts = _description_parts(field.description)
+    kind = operation.operation.value
+    lines = summary or [f"The ``{root_name}`` {kind}."]
+    lines += [
+        "",
+        f"GraphQL: ``{kind} {operation.name.value if operation.name else ''}`` (``{root_name}``).",
+    ]
+    lines.append(_AUTH_BASIC if root_name in _constants.BASIC_AUTH_FIELDS else _AUTH_BEARER)
+    lines += facts
+    arguments = [
+        arg for arg in method_def.args.args[1:] if arg.arg not in ("self",)
+    ] + method_def.args.kwonlyargs
+    if arguments:
+        lines += ["", "Args:"]
+        for arg in arguments:
+            annotation = ast.unparse(arg.annotation) if arg.annotation else "Any"
+            annotation = annotation.replace("'", "").replace('"', "")
+            annotation = annotation.replace("Union[", "").replace(", UnsetType]", "")
+            lines.append(f"    {arg.arg}: {annotation}.")
+    returned = ast.unparse(method_def.returns).replace('"', "") if method_def.returns else "None"
+    lines += [
+        "",
+        "Returns:",
+        f"    {returned} (GraphQL ``{field.type}``; never None: the"
+        " operation's result is required, see queries/).",
+    ]
+    if operation.operation is OperationType.MUTATION:
+        lines += ["", _MUTATION_NOTE]
+    lines += ["", *_RAISES.splitlines()]
+    return "\n".join(lines)
+
+
+def input_class_docstring(class_def: ast.ClassDef, input_type: GraphQLInputObjectType) -> str:
+    """The docstring of a generated input model: the type's description and, per field,
+    its GraphQL name, whether it is required, its rules and its description."""
+    summary, facts = _description_parts(input_type.description)
+    lines = summary or [f"The GraphQL input ``{input_type.name}``."]
+    lines += facts
+    lines += [
+        "",
+        "Build it with the snake_case names below (the camelCase GraphQL names work too). Bad",
+        "values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.",
+        "",
+        "Attributes:",
+    ]
+    for node in class_def.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        python_name = node.target.id
+        graphql_name = _graphql_name(node) or python_name
+        input_field = input_type.fields.get(graphql_name)
+        if input_field is None:
+            continue
+        notes = [f"``{graphql_name}: {input_field.type}``"]
+        annotation = ast.unparse(node.annotation)
+        if graphql_name == IDEMPOTENCY_KEY_FIELD:
+            notes.append("optional: FluzClient fills in a UUID4 and reuses it on retries")
+        elif str(input_field.type).endswith("!"):
+            notes.append("required")
+        if MONEY_INPUT in annotation:
+            notes.append(
+                "dollars as Decimal, int or decimal string, at most 2 decimal places "
+                "(a float only if it has at most 2 in its shortest form)"
+            )
+        elif DECIMAL_INPUT in annotation:
+            notes.append("an exact decimal: Decimal, int or decimal string")
+        if input_field.default_value is not None and input_field.default_value is not Undefined:
+            notes.append(f"default {input_field.default_value!r}")
+        text = "; ".join(notes) + "."
+        if input_field.description:
+            text += " " + " ".join(input_field.description.split())
+        lines.append(f"    {python_name}: {text}")
+    return "\n".join(lines)
+
+
+def _graphql_name(node: ast.AnnAssign) -> str | None:
+    value = node.value
+    if isinstance(value, ast.Call) and _is_name(value.func, "Field"):
+        for keyword in value.keywords:
+            if keyword.arg in ("alias", "validation_alias") and isinstance(
+                keyword.value, ast.Constant
+            ):
+                return str(keyword.value.value)
+    return None
+
+
+def _set_docstring(
+    node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef, text: str, *, indent: int
+) -> None:
+    """Make *text* the docstring of *node* (replacing any), indented for its position."""
+    text = _reflow(text, 92 - indent)
+    pad = " " * indent
+    body = "\n".join(pad + line if line.strip() else "" for line in text.splitlines()[1:])
+    doc = text.splitlines()[0] + ("\n" + body + "\n" + pad if body else "")
+    docstring = ast.Expr(value=ast.Constant(value=doc))
+    first = node.body[0] if node.body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        node.body[0] = docstring
+    else:
+        node.body.insert(0, docstring)
+    ast.fix_missing_locations(node)
+
+
+_LAZY_IMPORT_THEN_DOCSTRING = re.compile(
+    r"(?P<imports>(?:\n(?P<pad> +)from \.[\w.]+ import [^\n]+)+\n)\n(?P=pad)"
+    r'(?P<doc>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')\n'
+)
+
+
+def _docstring_first(match: re.Match[str]) -> str:
+    pad = match["pad"]
+    text = ast.literal_eval(match["doc"])
+    if '"""' in text or "\\" in text:
+        raise CodegenPluginError("a generated docstring contains triple quotes or a backslash")
+    return f'\n{pad}"""{text}"""\n{match["imports"]}\n'
+
+
+_LABELS = ("GraphQL:", "Auth:", "Scopes:", "Docs:", "A mutation", "Build it", "Raises")
+
+
+def _reflow(text: str, width: int) -> str:
+    """Re-wrap *text* at *width*: unindented lines form paragraphs (a line starting with a
+    label such as ``Auth:`` starts its own), an indented line is a list item whose deeper
+    indented lines continue it (continuations wrap 4 deeper); section headers (``Args:``)
+    stay alone."""
+    paragraphs: list[tuple[int, list[str]]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        last = paragraphs[-1] if paragraphs else None
+        joins = (
+            last is not None
+            and last[1]
+            and not last[1][0].endswith(":")
+            and stripped
+            and (
+                (indent > last[0] > 0)
+                or (indent == last[0] == 0 and not stripped.startswith(_LABELS))
+            )
+        )
+        if joins:
+            assert last is not None
+            last[1].append(stripped)
+        else:
+            paragraphs.append((indent, [stripped] if stripped else []))
+    lines: list[str] = []
+    for indent, words in paragraphs:
+        if not words:
+            lines.append("")
+            continue
+        lines.append(
+            textwrap.fill(
+                " ".join(words),
+                width=width,
+                initial_indent=" " * indent,
+                subsequent_indent=" " * (indent + 4 if indent else 0),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
 
 
 class _DropDirective(Visitor):
