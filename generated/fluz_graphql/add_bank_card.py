@@ -4,11 +4,11 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import BankCardFields
+from .fragments import BankCard
 
 
 class AddBankCard(BaseModel):
     add_bank_card: "AddBankCardAddBankCard" = Field(alias="addBankCard")
 
 
-AddBankCardAddBankCard = BankCardFields
+AddBankCardAddBankCard = BankCard

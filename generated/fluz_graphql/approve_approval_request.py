@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ApprovalDecisionFields
+from .fragments import ApprovalDecision
 
 
 class ApproveApprovalRequest(BaseModel):
@@ -13,4 +13,4 @@ class ApproveApprovalRequest(BaseModel):
     )
 
 
-ApproveApprovalRequestApproveApprovalRequest = ApprovalDecisionFields
+ApproveApprovalRequestApproveApprovalRequest = ApprovalDecision

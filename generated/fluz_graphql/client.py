@@ -240,11 +240,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RequestVirtualCard($input: RequestVirtualCardInput!) {
               requestVirtualCard(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -303,11 +303,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RequestReimbursement($input: RequestReimbursementInput!) {
               requestReimbursement(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -367,11 +367,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RequestInternalTransfer($input: RequestInternalTransferInput!) {
               requestInternalTransfer(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -431,11 +431,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RequestAccountTransfer($input: RequestAccountTransferInput!) {
               requestAccountTransfer(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -463,6 +463,7 @@ class Client(AsyncBaseClient):
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
         Scopes: MANAGE_APPROVALS.
+        Docs: https://docs.fluz.app/docs/overview-1.
 
         Args:
             approval_id: UUID.
@@ -494,11 +495,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation ApproveApprovalRequest($approvalId: UUID!) {
               approveApprovalRequest(approvalId: $approvalId) {
-                ...ApprovalDecisionFields
+                ...ApprovalDecision
               }
             }
 
-            fragment ApprovalDecisionFields on ApprovalDecisionResult {
+            fragment ApprovalDecision on ApprovalDecisionResult {
               success
               approvalId
               action
@@ -523,6 +524,7 @@ class Client(AsyncBaseClient):
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
         Scopes: MANAGE_APPROVALS.
+        Docs: https://docs.fluz.app/docs/overview-1.
 
         Args:
             approval_id: UUID.
@@ -554,11 +556,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation DeclineApprovalRequest($approvalId: UUID!) {
               declineApprovalRequest(approvalId: $approvalId) {
-                ...ApprovalDecisionFields
+                ...ApprovalDecision
               }
             }
 
-            fragment ApprovalDecisionFields on ApprovalDecisionResult {
+            fragment ApprovalDecision on ApprovalDecisionResult {
               success
               approvalId
               action
@@ -692,12 +694,12 @@ class Client(AsyncBaseClient):
                 userId
                 scopes
                 accounts {
-                  ...AccountFields
+                  ...Account
                 }
               }
             }
 
-            fragment AccountFields on Account {
+            fragment Account on Account {
               accountId
               type
               accountName
@@ -761,11 +763,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetAccountsByUserId($userId: UUID!) {
               getAccountsByUserId(userId: $userId) {
-                ...AccountFields
+                ...Account
               }
             }
 
-            fragment AccountFields on Account {
+            fragment Account on Account {
               accountId
               type
               accountName
@@ -848,11 +850,11 @@ class Client(AsyncBaseClient):
                 scopes: $scopes
                 seatId: $seatId
               ) {
-                ...UserAccessTokenFields
+                ...UserAccessToken
               }
             }
 
-            fragment UserAccessTokenFields on UserAccessToken {
+            fragment UserAccessToken on UserAccessToken {
               token
               accessToken
               refreshToken
@@ -913,11 +915,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RefreshUserAccessToken($refreshToken: String!) {
               refreshUserAccessToken(refreshToken: $refreshToken) {
-                ...UserAccessTokenFields
+                ...UserAccessToken
               }
             }
 
-            fragment UserAccessTokenFields on UserAccessToken {
+            fragment UserAccessToken on UserAccessToken {
               token
               accessToken
               refreshToken
@@ -1266,11 +1268,11 @@ class Client(AsyncBaseClient):
                 userCashBalanceId: $userCashBalanceId
                 paginate: $paginate
               ) {
-                ...GiftCardFields
+                ...GiftCard
               }
             }
 
-            fragment GiftCardFields on GiftCard {
+            fragment GiftCard on GiftCard {
               giftCardId
               purchaserUserId
               status
@@ -1278,11 +1280,11 @@ class Client(AsyncBaseClient):
               createdAt
               termsAndConditions
               merchant {
-                ...MerchantFields
+                ...Merchant
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
@@ -1342,14 +1344,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation PurchaseGiftCard($input: PurchaseGiftCardInput!) {
               purchaseGiftCard(input: $input) {
-                ...UserPurchaseFields
-                giftCard {
-                  ...GiftCardFields
-                }
+                ...GiftCardPurchase
               }
             }
 
-            fragment GiftCardFields on GiftCard {
+            fragment GiftCard on GiftCard {
               giftCardId
               purchaserUserId
               status
@@ -1357,17 +1356,24 @@ class Client(AsyncBaseClient):
               createdAt
               termsAndConditions
               merchant {
-                ...MerchantFields
+                ...Merchant
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment GiftCardPurchase on UserPurchase {
+              ...UserPurchase
+              giftCard {
+                ...GiftCard
+              }
+            }
+
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
             }
 
-            fragment UserPurchaseFields on UserPurchase {
+            fragment UserPurchase on UserPurchase {
               purchaseId
               purchaseDisplayId
               purchaseBankCardId
@@ -1381,14 +1387,14 @@ class Client(AsyncBaseClient):
               transactionCategory
               attachmentUrl
               giftCard {
-                ...GiftCardFields
+                ...GiftCard
               }
               virtualCard {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -1473,10 +1479,14 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RevealGiftCardByGiftCardId($giftCardId: UUID!) {
               revealGiftCardByGiftCardId(giftCardId: $giftCardId) {
-                code
-                pin
-                url
+                ...GiftCardRedemption
               }
+            }
+
+            fragment GiftCardRedemption on GiftCardRedemptionDetails {
+              code
+              pin
+              url
             }
             """)
         variables: dict[str, object] = {"giftCardId": serialize_uuid(gift_card_id)}
@@ -1537,20 +1547,24 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetMerchants($name: String, $paginate: OffsetInput, $offerTypes: OfferTypesInput) {
               getMerchants(name: $name, paginate: $paginate, offerTypes: $offerTypes) {
-                ...MerchantFields
-                offers {
-                  ...OfferFields
-                }
+                ...MerchantWithOffers
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
             }
 
-            fragment OfferFields on Offer {
+            fragment MerchantWithOffers on Merchant {
+              ...Merchant
+              offers {
+                ...Offer
+              }
+            }
+
+            fragment Offer on Offer {
               offeringMerchantId
               offerId
               type
@@ -1648,11 +1662,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetOfferQuote($input: GetOfferQuoteInput!) {
               getOfferQuote(input: $input) {
-                ...OfferFields
+                ...Offer
               }
             }
 
-            fragment OfferFields on Offer {
+            fragment Offer on Offer {
               offeringMerchantId
               offerId
               type
@@ -1789,11 +1803,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetPlaidBankAccounts {
               getPlaidBankAccounts {
-                ...PlaidBankAccountFields
+                ...PlaidBankAccount
               }
             }
 
-            fragment PlaidBankAccountFields on PlaidBankAccount {
+            fragment PlaidBankAccount on PlaidBankAccount {
               bankInstitutionAuthId
               bankAccountId
               bankName
@@ -1846,11 +1860,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetPlaidBankBalances {
               getPlaidBankBalances {
-                ...PlaidBankBalanceFields
+                ...PlaidBankBalance
               }
             }
 
-            fragment PlaidBankBalanceFields on PlaidBankBalance {
+            fragment PlaidBankBalance on PlaidBankBalance {
               bankAccountId
               balance
               updatedAt
@@ -1903,11 +1917,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetPlaidBankAccountBalance($input: PlaidBankAccountInput!) {
               getPlaidBankAccountBalance(input: $input) {
-                ...PlaidBankBalanceFields
+                ...PlaidBankBalance
               }
             }
 
-            fragment PlaidBankBalanceFields on PlaidBankBalance {
+            fragment PlaidBankBalance on PlaidBankBalance {
               bankAccountId
               balance
               updatedAt
@@ -2121,6 +2135,8 @@ class Client(AsyncBaseClient):
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
         Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/plaid-link-public-api,
+        https://docs.fluz.app/docs/linking-a-plaid-bank-account.
 
         Args:
             input: CompletePlaidLinkInput.
@@ -2158,12 +2174,12 @@ class Client(AsyncBaseClient):
                 bankInstitutionName
                 platformItemId
                 bankAccounts {
-                  ...PlaidBankAccountFields
+                  ...PlaidBankAccount
                 }
               }
             }
 
-            fragment PlaidBankAccountFields on PlaidBankAccount {
+            fragment PlaidBankAccount on PlaidBankAccount {
               bankInstitutionAuthId
               bankAccountId
               bankName
@@ -2224,11 +2240,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation CreatePlaidLinkAddress($input: CreatePlaidLinkAddressInput!) {
               createPlaidLinkAddress(input: $input) {
-                ...UserAddressFields
+                ...UserAddress
               }
             }
 
-            fragment UserAddressFields on UserAddress {
+            fragment UserAddress on UserAddress {
               userAddressId
               streetAddressLine1
               streetAddressLine2
@@ -2290,11 +2306,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RefreshPlaidBankAccountBalance($input: PlaidBankAccountInput!) {
               refreshPlaidBankAccountBalance(input: $input) {
-                ...PlaidBankBalanceFields
+                ...PlaidBankBalance
               }
             }
 
-            fragment PlaidBankBalanceFields on PlaidBankBalance {
+            fragment PlaidBankBalance on PlaidBankBalance {
               bankAccountId
               balance
               updatedAt
@@ -2406,11 +2422,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetUserCashBalances($paginate: OffsetInput) {
               getUserCashBalances(paginate: $paginate) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2468,11 +2484,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetUserCashBalanceById($userCashBalanceId: UUID!) {
               getUserCashBalanceById(userCashBalanceId: $userCashBalanceId) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2536,11 +2552,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation CreateUserCashBalance($input: CreateUserCashBalanceInput!) {
               createUserCashBalance(input: $input) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2602,11 +2618,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation UpdateUserCashBalance($input: UpdateUserCashBalanceInput!) {
               updateUserCashBalance(input: $input) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2671,15 +2687,15 @@ class Client(AsyncBaseClient):
             mutation CloseUserCashBalance($input: CloseUserCashBalanceInput!) {
               closeUserCashBalance(input: $input) {
                 closedUserCashBalance {
-                  ...UserCashBalanceFields
+                  ...UserCashBalance
                 }
                 affectedVirtualCards {
-                  ...VirtualCardFields
+                  ...VirtualCard
                 }
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2691,7 +2707,7 @@ class Client(AsyncBaseClient):
               closedAt
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -2774,11 +2790,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetUserPurchases($paginate: OffsetInput, $filter: UserPurchaseFilterInput) {
               getUserPurchases(paginate: $paginate, filter: $filter) {
-                ...UserPurchaseFields
+                ...UserPurchase
               }
             }
 
-            fragment GiftCardFields on GiftCard {
+            fragment GiftCard on GiftCard {
               giftCardId
               purchaserUserId
               status
@@ -2786,17 +2802,17 @@ class Client(AsyncBaseClient):
               createdAt
               termsAndConditions
               merchant {
-                ...MerchantFields
+                ...Merchant
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
             }
 
-            fragment UserPurchaseFields on UserPurchase {
+            fragment UserPurchase on UserPurchase {
               purchaseId
               purchaseDisplayId
               purchaseBankCardId
@@ -2810,14 +2826,14 @@ class Client(AsyncBaseClient):
               transactionCategory
               attachmentUrl
               giftCard {
-                ...GiftCardFields
+                ...GiftCard
               }
               virtualCard {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -2904,19 +2920,23 @@ class Client(AsyncBaseClient):
                 totalCount
                 hasNextPage
                 transactions {
-                  recordId
-                  transactionType
-                  amount
-                  status
-                  channel
-                  connectedAppId
-                  connectedAppName
-                  createdAt
-                  memo
-                  transactionCategory
-                  attachmentUrl
+                  ...Transaction
                 }
               }
+            }
+
+            fragment Transaction on Transaction {
+              recordId
+              transactionType
+              amount
+              status
+              channel
+              connectedAppId
+              connectedAppName
+              createdAt
+              memo
+              transactionCategory
+              attachmentUrl
             }
             """)
         variables: dict[str, object] = {"filter": filter_, "paginate": paginate}
@@ -3124,15 +3144,15 @@ class Client(AsyncBaseClient):
             mutation TransferInternalBalance($input: TransferInternalBalanceInput!) {
               transferInternalBalance(input: $input) {
                 cashBalanceDeposit {
-                  ...CashBalanceDepositFields
+                  ...CashBalanceDeposit
                 }
                 withdraw {
-                  ...WithdrawFields
+                  ...Withdraw
                 }
               }
             }
 
-            fragment CashBalanceDepositFields on CashBalanceDeposit {
+            fragment CashBalanceDeposit on CashBalanceDeposit {
               cashBalanceDepositId
               depositDisplayId
               depositAmount
@@ -3151,7 +3171,7 @@ class Client(AsyncBaseClient):
               }
             }
 
-            fragment WithdrawFields on Withdraw {
+            fragment Withdraw on Withdraw {
               withdrawId
               amount
               processingFee
@@ -3271,12 +3291,12 @@ class Client(AsyncBaseClient):
                 bankName
                 rewardValue
                 programLimits {
-                  ...ProgramLimitsFields
+                  ...ProgramLimits
                 }
               }
             }
 
-            fragment ProgramLimitsFields on ProgramLimits {
+            fragment ProgramLimits on ProgramLimits {
               dailyLimit
               weeklyLimit
               monthlyLimit
@@ -3333,12 +3353,12 @@ class Client(AsyncBaseClient):
                 bankName
                 rewardValue
                 programLimits {
-                  ...ProgramLimitsFields
+                  ...ProgramLimits
                 }
               }
             }
 
-            fragment ProgramLimitsFields on ProgramLimits {
+            fragment ProgramLimits on ProgramLimits {
               dailyLimit
               weeklyLimit
               monthlyLimit
@@ -3398,12 +3418,12 @@ class Client(AsyncBaseClient):
                 successfulCardCreations
                 failedCardCreations
                 virtualCards {
-                  ...RevealedVirtualCardFields
+                  ...RevealedVirtualCard
                 }
               }
             }
 
-            fragment RevealedVirtualCardFields on RevealedVirtualCard {
+            fragment RevealedVirtualCard on RevealedVirtualCard {
               virtualCardId
               cardNumber
               expiryMMYY
@@ -3474,11 +3494,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation CreateVirtualCard($input: CreateVirtualCardInput!) {
               createVirtualCard(input: $input) {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -3620,11 +3640,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation AddVirtualCardAddress($input: AddVirtualCardAddressInput!) {
               addVirtualCardAddress(input: $input) {
-                ...UserAddressFields
+                ...UserAddress
               }
             }
 
-            fragment UserAddressFields on UserAddress {
+            fragment UserAddress on UserAddress {
               userAddressId
               streetAddressLine1
               streetAddressLine2
@@ -3684,11 +3704,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation EditVirtualCard($input: EditVirtualCardInput!) {
               editVirtualCard(input: $input) {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -3838,19 +3858,53 @@ class Client(AsyncBaseClient):
     async def reveal_virtual_card_by_virtual_card_id(
         self, virtual_card_id: UUID, **kwargs: Any
     ) -> "RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId":
+        """The card number, expiry, CVV and billing address of a virtual card (personal apps;
+        public apps need PCI compliance).
+
+        GraphQL: ``mutation RevealVirtualCardByVirtualCardId``
+        (``revealVirtualCardByVirtualCardId``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REVEAL_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/viewing-virtual-card-details.
+
+        Args:
+            virtual_card_id: UUID.
+
+        Returns:
+            RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId (GraphQL
+                ``RevealedVirtualCard``; never None: the operation's result is required, see
+                queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .reveal_virtual_card_by_virtual_card_id import (
             RevealVirtualCardByVirtualCardId,
         )
 
-        "The card number, expiry, CVV and billing address of a virtual card (personal apps;\n        public apps need PCI compliance).\n\n        GraphQL: ``mutation RevealVirtualCardByVirtualCardId``\n        (``revealVirtualCardByVirtualCardId``).\n        Auth: Bearer, a user access token (FluzClient mints it for the configured user and\n        renews it before it expires).\n        Scopes: REVEAL_VIRTUALCARD.\n        Docs: https://docs.fluz.app/docs/viewing-virtual-card-details.\n\n        Args:\n            virtual_card_id: UUID.\n\n        Returns:\n            RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId (GraphQL\n                ``RevealedVirtualCard``; never None: the operation's result is required, see\n                queries/).\n\n        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the\n        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's\n        ``idempotency_key``); Fluz processes a key once.\n\n        Raises (through fluz.FluzClient; the bare generated client raises its own errors):\n            ValidationError: the input breaks a rule the client knows (nothing was sent;\n                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).\n            AuthenticationError: the API key or the user token was refused.\n            PermissionDeniedError: the token lacks a scope this operation needs.\n            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.\n            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing\n                after the client's retries (``retry_after``, ``request_sent`` say more).\n            ResponseDecodeError: the response does not fit the schema, e.g. a null where the\n                client requires a value (``ids`` lists the ids the response did carry).\n            FluzError: any other failure Fluz reports (``code`` says which).\n        "
         query = gql("""
             mutation RevealVirtualCardByVirtualCardId($virtualCardId: UUID!) {
               revealVirtualCardByVirtualCardId(virtualCardId: $virtualCardId) {
-                ...RevealedVirtualCardFields
+                ...RevealedVirtualCard
               }
             }
 
-            fragment RevealedVirtualCardFields on RevealedVirtualCard {
+            fragment RevealedVirtualCard on RevealedVirtualCard {
               virtualCardId
               cardNumber
               expiryMMYY
@@ -3914,23 +3968,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetWallet {
               getWallet {
-                blockedPaymentTypes
-                bankCards {
-                  ...BankCardFields
-                }
-                bankAccounts {
-                  ...BankAccountFields
-                }
-                paypalAccounts {
-                  ...PaypalFields
-                }
-                balances {
-                  ...UserBalancesFields
-                }
+                ...Wallet
               }
             }
 
-            fragment BankAccountFields on BankAccount {
+            fragment BankAccount on BankAccount {
               bankAccountId
               accountId
               type
@@ -3943,7 +3985,7 @@ class Client(AsyncBaseClient):
               nickname
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -3959,38 +4001,38 @@ class Client(AsyncBaseClient):
               preferredMerchantCategoryCode
             }
 
-            fragment CashBalanceFields on CashBalance {
+            fragment CashBalance on CashBalance {
               availableBalance
               totalBalance
               pendingBalance
               lifetimeBalance
             }
 
-            fragment PaypalFields on Paypal {
+            fragment PayPalAccount on Paypal {
               paypalVaultId
               userId
               status
               email
             }
 
-            fragment UserBalancesFields on UserBalances {
+            fragment UserBalances on UserBalances {
               rewardsBalance {
                 availableBalance
                 totalBalance
                 lifetimeBalance
               }
               cashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               giftCardCashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               userCashBalances {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -4000,6 +4042,22 @@ class Client(AsyncBaseClient):
               lifetimeCashBalance
               createdAt
               closedAt
+            }
+
+            fragment Wallet on Wallet {
+              blockedPaymentTypes
+              bankCards {
+                ...BankCard
+              }
+              bankAccounts {
+                ...BankAccount
+              }
+              paypalAccounts {
+                ...PayPalAccount
+              }
+              balances {
+                ...UserBalances
+              }
             }
             """)
         variables: dict[str, object] = {}
@@ -4041,11 +4099,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             query GetUserAddresses {
               getUserAddresses {
-                ...UserAddressFields
+                ...UserAddress
               }
             }
 
-            fragment UserAddressFields on UserAddress {
+            fragment UserAddress on UserAddress {
               userAddressId
               streetAddressLine1
               streetAddressLine2
@@ -4149,11 +4207,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation AddBankCard($input: AddBankCardInput!) {
               addBankCard(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -4216,11 +4274,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation UpdateBankCardNickname($input: UpdateBankCardNicknameInput!) {
               updateBankCardNickname(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -4249,19 +4307,52 @@ class Client(AsyncBaseClient):
     async def update_bank_card_preferred_merchant_category_code(
         self, input: "UpdateBankCardPreferredMerchantCategoryCodeInput", **kwargs: Any
     ) -> "UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode":
+        """Set the merchant category code a bank card's charges use.
+
+        GraphQL: ``mutation UpdateBankCardPreferredMerchantCategoryCode``
+        (``updateBankCardPreferredMerchantCategoryCode``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/update-bank-card.
+
+        Args:
+            input: UpdateBankCardPreferredMerchantCategoryCodeInput.
+
+        Returns:
+            UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode
+                (GraphQL ``BankCard``; never None: the operation's result is required, see
+                queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_bank_card_preferred_merchant_category_code import (
             UpdateBankCardPreferredMerchantCategoryCode,
         )
 
-        "Set the merchant category code a bank card's charges use.\n\n        GraphQL: ``mutation UpdateBankCardPreferredMerchantCategoryCode``\n        (``updateBankCardPreferredMerchantCategoryCode``).\n        Auth: Bearer, a user access token (FluzClient mints it for the configured user and\n        renews it before it expires).\n        Scopes: MANAGE_PAYMENT.\n        Docs: https://docs.fluz.app/docs/update-bank-card.\n\n        Args:\n            input: UpdateBankCardPreferredMerchantCategoryCodeInput.\n\n        Returns:\n            UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode\n                (GraphQL ``BankCard``; never None: the operation's result is required, see\n                queries/).\n\n        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the\n        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's\n        ``idempotency_key``); Fluz processes a key once.\n\n        Raises (through fluz.FluzClient; the bare generated client raises its own errors):\n            ValidationError: the input breaks a rule the client knows (nothing was sent;\n                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).\n            AuthenticationError: the API key or the user token was refused.\n            PermissionDeniedError: the token lacks a scope this operation needs.\n            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.\n            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing\n                after the client's retries (``retry_after``, ``request_sent`` say more).\n            ResponseDecodeError: the response does not fit the schema, e.g. a null where the\n                client requires a value (``ids`` lists the ids the response did carry).\n            FluzError: any other failure Fluz reports (``code`` says which).\n        "
         query = gql("""
             mutation UpdateBankCardPreferredMerchantCategoryCode($input: UpdateBankCardPreferredMerchantCategoryCodeInput!) {
               updateBankCardPreferredMerchantCategoryCode(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -4329,11 +4420,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation DeleteBankCard($input: DeleteBankCardInput!) {
               deleteBankCard(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -4398,15 +4489,22 @@ class Client(AsyncBaseClient):
             mutation DepositCashBalance($input: DepositCashBalanceInput!) {
               depositCashBalance(input: $input) {
                 cashBalanceDeposits {
-                  ...CashBalanceDepositFields
+                  ...CashBalanceDeposit
                 }
                 balances {
-                  ...UserBalancesFields
+                  ...UserBalances
                 }
               }
             }
 
-            fragment CashBalanceDepositFields on CashBalanceDeposit {
+            fragment CashBalance on CashBalance {
+              availableBalance
+              totalBalance
+              pendingBalance
+              lifetimeBalance
+            }
+
+            fragment CashBalanceDeposit on CashBalanceDeposit {
               cashBalanceDepositId
               depositDisplayId
               depositAmount
@@ -4425,31 +4523,24 @@ class Client(AsyncBaseClient):
               }
             }
 
-            fragment CashBalanceFields on CashBalance {
-              availableBalance
-              totalBalance
-              pendingBalance
-              lifetimeBalance
-            }
-
-            fragment UserBalancesFields on UserBalances {
+            fragment UserBalances on UserBalances {
               rewardsBalance {
                 availableBalance
                 totalBalance
                 lifetimeBalance
               }
               cashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               giftCardCashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               userCashBalances {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -4512,39 +4603,39 @@ class Client(AsyncBaseClient):
             mutation WithdrawCashBalance($input: WithdrawCashBalanceInput!) {
               withdrawCashBalance(input: $input) {
                 withdraws {
-                  ...WithdrawFields
+                  ...Withdraw
                 }
                 balances {
-                  ...UserBalancesFields
+                  ...UserBalances
                 }
               }
             }
 
-            fragment CashBalanceFields on CashBalance {
+            fragment CashBalance on CashBalance {
               availableBalance
               totalBalance
               pendingBalance
               lifetimeBalance
             }
 
-            fragment UserBalancesFields on UserBalances {
+            fragment UserBalances on UserBalances {
               rewardsBalance {
                 availableBalance
                 totalBalance
                 lifetimeBalance
               }
               cashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               giftCardCashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               userCashBalances {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -4556,7 +4647,7 @@ class Client(AsyncBaseClient):
               closedAt
             }
 
-            fragment WithdrawFields on Withdraw {
+            fragment Withdraw on Withdraw {
               withdrawId
               amount
               processingFee

@@ -6,7 +6,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserCashBalanceFields, VirtualCardFields
+from .fragments import UserCashBalance, VirtualCard
 
 
 class CloseUserCashBalance(BaseModel):
@@ -24,5 +24,5 @@ class CloseUserCashBalanceCloseUserCashBalance(BaseModel):
     ] = Field(alias="affectedVirtualCards")
 
 
-CloseUserCashBalanceCloseUserCashBalanceClosedUserCashBalance = UserCashBalanceFields
-CloseUserCashBalanceCloseUserCashBalanceAffectedVirtualCards = VirtualCardFields
+CloseUserCashBalanceCloseUserCashBalanceClosedUserCashBalance = UserCashBalance
+CloseUserCashBalanceCloseUserCashBalanceAffectedVirtualCards = VirtualCard

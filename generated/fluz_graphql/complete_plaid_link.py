@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import PlaidBankAccountFields
+from .fragments import PlaidBankAccount
 
 
 class CompletePlaidLink(BaseModel):
@@ -30,4 +30,4 @@ class CompletePlaidLinkCompletePlaidLink(BaseModel):
     ] = Field(alias="bankAccounts")
 
 
-CompletePlaidLinkCompletePlaidLinkBankAccounts = PlaidBankAccountFields
+CompletePlaidLinkCompletePlaidLinkBankAccounts = PlaidBankAccount

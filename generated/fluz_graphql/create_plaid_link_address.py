@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserAddressFields
+from .fragments import UserAddress
 
 
 class CreatePlaidLinkAddress(BaseModel):
@@ -13,4 +13,4 @@ class CreatePlaidLinkAddress(BaseModel):
     )
 
 
-CreatePlaidLinkAddressCreatePlaidLinkAddress = UserAddressFields
+CreatePlaidLinkAddressCreatePlaidLinkAddress = UserAddress

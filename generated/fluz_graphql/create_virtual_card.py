@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import VirtualCardFields
+from .fragments import VirtualCard
 
 
 class CreateVirtualCard(BaseModel):
@@ -13,4 +13,4 @@ class CreateVirtualCard(BaseModel):
     )
 
 
-CreateVirtualCardCreateVirtualCard = VirtualCardFields
+CreateVirtualCardCreateVirtualCard = VirtualCard

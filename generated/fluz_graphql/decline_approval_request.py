@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ApprovalDecisionFields
+from .fragments import ApprovalDecision
 
 
 class DeclineApprovalRequest(BaseModel):
@@ -13,4 +13,4 @@ class DeclineApprovalRequest(BaseModel):
     )
 
 
-DeclineApprovalRequestDeclineApprovalRequest = ApprovalDecisionFields
+DeclineApprovalRequestDeclineApprovalRequest = ApprovalDecision

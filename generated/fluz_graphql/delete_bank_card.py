@@ -4,11 +4,11 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import BankCardFields
+from .fragments import BankCard
 
 
 class DeleteBankCard(BaseModel):
     delete_bank_card: "DeleteBankCardDeleteBankCard" = Field(alias="deleteBankCard")
 
 
-DeleteBankCardDeleteBankCard = BankCardFields
+DeleteBankCardDeleteBankCard = BankCard

@@ -4,11 +4,11 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import VirtualCardFields
+from .fragments import VirtualCard
 
 
 class EditVirtualCard(BaseModel):
     edit_virtual_card: "EditVirtualCardEditVirtualCard" = Field(alias="editVirtualCard")
 
 
-EditVirtualCardEditVirtualCard = VirtualCardFields
+EditVirtualCardEditVirtualCard = VirtualCard

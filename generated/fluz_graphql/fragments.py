@@ -18,8 +18,10 @@ from .enums import (
     DenominationsType,
     GiftCardStatus,
     OfferType,
+    PaymentMethodType,
     PaypalStatus,
     ScopeType,
+    TransactionStatus,
     UserCashBalanceStatus,
     VirtualCardStatus,
     VirtualCardType,
@@ -28,50 +30,50 @@ from .enums import (
 from .money import DecimalResult
 
 
-class AccountFields(BaseModel):
+class Account(BaseModel):
     account_id: UUID = Field(alias="accountId")
     type_: Optional[AccountType] = Field(alias="type")
     account_name: Optional[str] = Field(alias="accountName")
-    seats: Optional[list[Optional["AccountFieldsSeats"]]]
-    user: Optional["AccountFieldsUser"]
-    business: Optional["AccountFieldsBusiness"]
+    seats: Optional[list[Optional["AccountSeats"]]]
+    user: Optional["AccountUser"]
+    business: Optional["AccountBusiness"]
 
 
-class AccountFieldsSeats(BaseModel):
+class AccountSeats(BaseModel):
     seat_id: Optional[UUID] = Field(alias="seatId")
     seat_name: Optional[str] = Field(alias="seatName")
 
 
-class AccountFieldsUser(BaseModel):
+class AccountUser(BaseModel):
     user_id: Optional[UUID] = Field(alias="userId")
     first_name: Optional[str] = Field(alias="firstName")
     last_name: Optional[str] = Field(alias="lastName")
     email: Optional[str]
 
 
-class AccountFieldsBusiness(BaseModel):
+class AccountBusiness(BaseModel):
     business_id: Optional[UUID] = Field(alias="businessId")
     business_name: Optional[str] = Field(alias="businessName")
 
 
-class ApprovalDecisionFields(BaseModel):
+class ApprovalDecision(BaseModel):
     success: Optional[bool]
     approval_id: Optional[UUID] = Field(alias="approvalId")
     action: Optional[str]
 
 
-class ApprovalRequestSubmissionFields(BaseModel):
+class ApprovalRequestSubmission(BaseModel):
     success: Optional[bool]
     message_id: Optional[str] = Field(alias="messageId")
-    error: Optional["ApprovalRequestSubmissionFieldsError"]
+    error: Optional["ApprovalRequestSubmissionError"]
 
 
-class ApprovalRequestSubmissionFieldsError(BaseModel):
+class ApprovalRequestSubmissionError(BaseModel):
     code: Optional[str] = Field(repr=False)
     message: Optional[str]
 
 
-class BankAccountFields(BaseModel):
+class BankAccount(BaseModel):
     bank_account_id: UUID = Field(alias="bankAccountId")
     account_id: Optional[UUID] = Field(alias="accountId")
     type_: Optional[BankAccountType] = Field(alias="type")
@@ -86,7 +88,7 @@ class BankAccountFields(BaseModel):
     nickname: Optional[str]
 
 
-class BankCardFields(BaseModel):
+class BankCard(BaseModel):
     bank_card_id: UUID = Field(alias="bankCardId")
     owner_account_id: Optional[UUID] = Field(alias="ownerAccountId")
     added_user_id: Optional[UUID] = Field(alias="addedUserId")
@@ -104,7 +106,14 @@ class BankCardFields(BaseModel):
     )
 
 
-class CashBalanceDepositFields(BaseModel):
+class CashBalance(BaseModel):
+    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
+    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
+    pending_balance: Optional[DecimalResult] = Field(alias="pendingBalance")
+    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
+
+
+class CashBalanceDeposit(BaseModel):
     cash_balance_deposit_id: UUID = Field(alias="cashBalanceDepositId")
     deposit_display_id: Optional[str] = Field(alias="depositDisplayId")
     deposit_amount: Optional[DecimalResult] = Field(alias="depositAmount")
@@ -118,220 +127,34 @@ class CashBalanceDepositFields(BaseModel):
     cleared_date: Optional[datetime] = Field(alias="clearedDate")
     expected_cleared_date: Optional[datetime] = Field(alias="expectedClearedDate")
     cash_balance_settlements: Optional[
-        list[Optional["CashBalanceDepositFieldsCashBalanceSettlements"]]
+        list[Optional["CashBalanceDepositCashBalanceSettlements"]]
     ] = Field(alias="cashBalanceSettlements")
 
 
-class CashBalanceDepositFieldsCashBalanceSettlements(BaseModel):
+class CashBalanceDepositCashBalanceSettlements(BaseModel):
     cash_balance_settlement_id: Optional[UUID] = Field(alias="cashBalanceSettlementId")
     cash_balance_deposit_id: Optional[UUID] = Field(alias="cashBalanceDepositId")
     availability_type: Optional[str] = Field(alias="availabilityType")
     status: Optional[str]
 
 
-class CashBalanceFields(BaseModel):
-    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
-    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
-    pending_balance: Optional[DecimalResult] = Field(alias="pendingBalance")
-    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
-
-
-class MerchantFields(BaseModel):
+class Merchant(BaseModel):
     merchant_id: UUID = Field(alias="merchantId")
     name: Optional[str]
     slug: Optional[str]
 
 
-class GiftCardFields(BaseModel):
+class GiftCard(BaseModel):
     gift_card_id: UUID = Field(alias="giftCardId")
     purchaser_user_id: Optional[UUID] = Field(alias="purchaserUserId")
     status: Optional[GiftCardStatus]
     end_date: Optional[datetime] = Field(alias="endDate")
     created_at: Optional[datetime] = Field(alias="createdAt")
     terms_and_conditions: Optional[str] = Field(alias="termsAndConditions")
-    merchant: Optional["GiftCardFieldsMerchant"]
+    merchant: Optional["GiftCardMerchant"]
 
 
-class OfferFields(BaseModel):
-    offering_merchant_id: Optional[UUID] = Field(alias="offeringMerchantId")
-    offer_id: UUID = Field(alias="offerId")
-    type_: Optional[OfferType] = Field(alias="type")
-    has_stock_info: Optional[bool] = Field(alias="hasStockInfo")
-    denominations_type: Optional[DenominationsType] = Field(alias="denominationsType")
-    exclusive_rate_id: Optional[UUID] = Field(alias="exclusiveRateId")
-    offer_rates: Optional[list[Optional["OfferFieldsOfferRates"]]] = Field(
-        alias="offerRates"
-    )
-    stock_info: Optional[
-        list[
-            Optional[
-                Annotated[
-                    Union[
-                        "OfferFieldsStockInfoStockInfoVariableType",
-                        "OfferFieldsStockInfoStockInfoFixedType",
-                    ],
-                    Field(discriminator="typename__"),
-                ]
-            ]
-        ]
-    ] = Field(alias="stockInfo")
-    clo_details: Optional["OfferFieldsCloDetails"] = Field(alias="cloDetails")
-
-
-class OfferFieldsOfferRates(BaseModel):
-    max_user_reward_value: Optional[DecimalResult] = Field(alias="maxUserRewardValue")
-    cashback_voucher_reward_value: Optional[DecimalResult] = Field(
-        alias="cashbackVoucherRewardValue"
-    )
-    boost_reward_value: Optional[DecimalResult] = Field(alias="boostRewardValue")
-    display_boost_reward: Optional[bool] = Field(alias="displayBoostReward")
-    denominations: Optional[list[Optional[str]]]
-    allowed_payment_methods: Optional[list[Optional[str]]] = Field(
-        alias="allowedPaymentMethods"
-    )
-
-
-class OfferFieldsStockInfoStockInfoVariableType(BaseModel):
-    typename__: Literal["StockInfoVariableType"] = Field(alias="__typename")
-    description: Optional[str]
-    min_denomination: Optional[DecimalResult] = Field(alias="minDenomination")
-    max_denomination: Optional[DecimalResult] = Field(alias="maxDenomination")
-
-
-class OfferFieldsStockInfoStockInfoFixedType(BaseModel):
-    typename__: Literal["StockInfoFixedType"] = Field(alias="__typename")
-    denomination: Optional[DecimalResult]
-    available_stock: Optional[str] = Field(alias="availableStock")
-
-
-class OfferFieldsCloDetails(BaseModel):
-    current_rate_type: Optional[str] = Field(alias="currentRateType")
-    regular_rate: Optional[DecimalResult] = Field(alias="regularRate")
-    promo_rate: Optional[DecimalResult] = Field(alias="promoRate")
-    promo_base_rate: Optional[DecimalResult] = Field(alias="promoBaseRate")
-    promo_max_cap: Optional[DecimalResult] = Field(alias="promoMaxCap")
-    apply_promo_base_rate_after_cap: Optional[bool] = Field(
-        alias="applyPromoBaseRateAfterCap"
-    )
-    minimum_purchase_amount: Optional[DecimalResult] = Field(
-        alias="minimumPurchaseAmount"
-    )
-    active_period_start_date: Optional[str] = Field(alias="activePeriodStartDate")
-    active_period_end_date: Optional[str] = Field(alias="activePeriodEndDate")
-    periods: Optional[list[Optional["OfferFieldsCloDetailsPeriods"]]]
-
-
-class OfferFieldsCloDetailsPeriods(BaseModel):
-    id: Optional[UUID]
-    offer_rate_type: Optional[str] = Field(alias="offerRateType")
-    period_type: Optional[str] = Field(alias="periodType")
-    start_date: Optional[str] = Field(alias="startDate")
-    end_date: Optional[str] = Field(alias="endDate")
-    start_time: Optional[str] = Field(alias="startTime")
-    end_time: Optional[str] = Field(alias="endTime")
-    days_of_week: Optional[list[Optional[str]]] = Field(alias="daysOfWeek")
-    days_of_month: Optional[list[Optional[int]]] = Field(alias="daysOfMonth")
-
-
-class PaypalFields(BaseModel):
-    paypal_vault_id: UUID = Field(alias="paypalVaultId")
-    user_id: Optional[UUID] = Field(alias="userId")
-    status: Optional[PaypalStatus]
-    email: Optional[str]
-
-
-class PlaidBankAccountFields(BaseModel):
-    bank_institution_auth_id: Optional[UUID] = Field(alias="bankInstitutionAuthId")
-    bank_account_id: UUID = Field(alias="bankAccountId")
-    bank_name: Optional[str] = Field(alias="bankName")
-    last_four: Optional[str] = Field(alias="lastFour")
-    type_: Optional[str] = Field(alias="type")
-    subtype: Optional[str]
-    platform_item_id: Optional[str] = Field(alias="platformItemId")
-
-
-class PlaidBankBalanceFields(BaseModel):
-    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
-    balance: Optional[DecimalResult]
-    updated_at: Optional[datetime] = Field(alias="updatedAt")
-
-
-class ProgramLimitsFields(BaseModel):
-    daily_limit: Optional[str] = Field(alias="dailyLimit")
-    weekly_limit: Optional[str] = Field(alias="weeklyLimit")
-    monthly_limit: Optional[str] = Field(alias="monthlyLimit")
-
-
-class RevealedVirtualCardFields(BaseModel):
-    virtual_card_id: UUID = Field(alias="virtualCardId")
-    card_number: Optional[str] = Field(alias="cardNumber", repr=False)
-    expiry_mmyy: Optional[str] = Field(alias="expiryMMYY")
-    cvv: Optional[str] = Field(repr=False)
-    card_holder_name: Optional[str] = Field(alias="cardHolderName")
-    billing_address: Optional["RevealedVirtualCardFieldsBillingAddress"] = Field(
-        alias="billingAddress"
-    )
-
-
-class RevealedVirtualCardFieldsBillingAddress(BaseModel):
-    street_address: Optional[str] = Field(alias="streetAddress")
-    street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
-    street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
-    city: Optional[str]
-    state: Optional[str]
-    postal_code: Optional[str] = Field(alias="postalCode")
-    country: Optional[str]
-
-
-class UserAccessTokenFields(BaseModel):
-    token: Optional[str] = Field(repr=False)
-    access_token: Optional[str] = Field(alias="accessToken", repr=False)
-    refresh_token: Optional[str] = Field(alias="refreshToken", repr=False)
-    scopes: Optional[list[Optional[ScopeType]]]
-
-
-class UserAddressFields(BaseModel):
-    user_address_id: UUID = Field(alias="userAddressId")
-    street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
-    street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
-    city: Optional[str]
-    state: Optional[str]
-    postal_code: Optional[str] = Field(alias="postalCode")
-    country: Optional[str]
-
-
-class UserCashBalanceFields(BaseModel):
-    user_cash_balance_id: UUID = Field(alias="userCashBalanceId")
-    nickname: Optional[str]
-    status: Optional[UserCashBalanceStatus]
-    is_default: Optional[bool] = Field(alias="isDefault")
-    total_cash_balance: DecimalResult = Field(alias="totalCashBalance")
-    available_cash_balance: DecimalResult = Field(alias="availableCashBalance")
-    lifetime_cash_balance: DecimalResult = Field(alias="lifetimeCashBalance")
-    created_at: Optional[datetime] = Field(alias="createdAt")
-    closed_at: Optional[datetime] = Field(alias="closedAt")
-
-
-class UserBalancesFields(BaseModel):
-    rewards_balance: Optional["UserBalancesFieldsRewardsBalance"] = Field(
-        alias="rewardsBalance"
-    )
-    cash_balance: Optional["UserBalancesFieldsCashBalance"] = Field(alias="cashBalance")
-    gift_card_cash_balance: Optional["UserBalancesFieldsGiftCardCashBalance"] = Field(
-        alias="giftCardCashBalance"
-    )
-    user_cash_balances: Optional[
-        list[Optional["UserBalancesFieldsUserCashBalances"]]
-    ] = Field(alias="userCashBalances")
-
-
-class UserBalancesFieldsRewardsBalance(BaseModel):
-    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
-    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
-    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
-
-
-class VirtualCardFields(BaseModel):
+class VirtualCard(BaseModel):
     virtual_card_id: UUID = Field(alias="virtualCardId")
     user_id: Optional[UUID] = Field(alias="userId")
     cardholder_name: Optional[str] = Field(alias="cardholderName")
@@ -343,12 +166,12 @@ class VirtualCardFields(BaseModel):
     initial_amount: Optional[DecimalResult] = Field(alias="initialAmount")
     used_amount: Optional[DecimalResult] = Field(alias="usedAmount")
     created_at: Optional[datetime] = Field(alias="createdAt")
-    authorization_setting: Optional["VirtualCardFieldsAuthorizationSetting"] = Field(
+    authorization_setting: Optional["VirtualCardAuthorizationSetting"] = Field(
         alias="authorizationSetting"
     )
 
 
-class VirtualCardFieldsAuthorizationSetting(BaseModel):
+class VirtualCardAuthorizationSetting(BaseModel):
     virtual_card_asa_settings_id: Optional[UUID] = Field(
         alias="virtualCardAsaSettingsId"
     )
@@ -370,7 +193,7 @@ class VirtualCardFieldsAuthorizationSetting(BaseModel):
     card_nickname: Optional[str] = Field(alias="cardNickname")
 
 
-class UserPurchaseFields(BaseModel):
+class UserPurchase(BaseModel):
     purchase_id: UUID = Field(alias="purchaseId")
     purchase_display_id: Optional[str] = Field(alias="purchaseDisplayId")
     purchase_bank_card_id: Optional[UUID] = Field(alias="purchaseBankCardId")
@@ -383,11 +206,230 @@ class UserPurchaseFields(BaseModel):
     memo: Optional[str]
     transaction_category: Optional[str] = Field(alias="transactionCategory")
     attachment_url: Optional[str] = Field(alias="attachmentUrl")
-    gift_card: Optional["UserPurchaseFieldsGiftCard"] = Field(alias="giftCard")
-    virtual_card: Optional["UserPurchaseFieldsVirtualCard"] = Field(alias="virtualCard")
+    gift_card: Optional["UserPurchaseGiftCard"] = Field(alias="giftCard")
+    virtual_card: Optional["UserPurchaseVirtualCard"] = Field(alias="virtualCard")
 
 
-class WithdrawFields(BaseModel):
+class GiftCardPurchase(UserPurchase):
+    gift_card: "GiftCardPurchaseGiftCard" = Field(alias="giftCard")
+
+
+class GiftCardRedemption(BaseModel):
+    code: Optional[str] = Field(repr=False)
+    pin: Optional[str] = Field(repr=False)
+    url: Optional[str] = Field(repr=False)
+
+
+class Offer(BaseModel):
+    offering_merchant_id: Optional[UUID] = Field(alias="offeringMerchantId")
+    offer_id: UUID = Field(alias="offerId")
+    type_: Optional[OfferType] = Field(alias="type")
+    has_stock_info: Optional[bool] = Field(alias="hasStockInfo")
+    denominations_type: Optional[DenominationsType] = Field(alias="denominationsType")
+    exclusive_rate_id: Optional[UUID] = Field(alias="exclusiveRateId")
+    offer_rates: Optional[list[Optional["OfferOfferRates"]]] = Field(alias="offerRates")
+    stock_info: Optional[
+        list[
+            Optional[
+                Annotated[
+                    Union[
+                        "OfferStockInfoStockInfoVariableType",
+                        "OfferStockInfoStockInfoFixedType",
+                    ],
+                    Field(discriminator="typename__"),
+                ]
+            ]
+        ]
+    ] = Field(alias="stockInfo")
+    clo_details: Optional["OfferCloDetails"] = Field(alias="cloDetails")
+
+
+class OfferOfferRates(BaseModel):
+    max_user_reward_value: Optional[DecimalResult] = Field(alias="maxUserRewardValue")
+    cashback_voucher_reward_value: Optional[DecimalResult] = Field(
+        alias="cashbackVoucherRewardValue"
+    )
+    boost_reward_value: Optional[DecimalResult] = Field(alias="boostRewardValue")
+    display_boost_reward: Optional[bool] = Field(alias="displayBoostReward")
+    denominations: Optional[list[Optional[str]]]
+    allowed_payment_methods: Optional[list[Optional[str]]] = Field(
+        alias="allowedPaymentMethods"
+    )
+
+
+class OfferStockInfoStockInfoVariableType(BaseModel):
+    typename__: Literal["StockInfoVariableType"] = Field(alias="__typename")
+    description: Optional[str]
+    min_denomination: Optional[DecimalResult] = Field(alias="minDenomination")
+    max_denomination: Optional[DecimalResult] = Field(alias="maxDenomination")
+
+
+class OfferStockInfoStockInfoFixedType(BaseModel):
+    typename__: Literal["StockInfoFixedType"] = Field(alias="__typename")
+    denomination: Optional[DecimalResult]
+    available_stock: Optional[str] = Field(alias="availableStock")
+
+
+class OfferCloDetails(BaseModel):
+    current_rate_type: Optional[str] = Field(alias="currentRateType")
+    regular_rate: Optional[DecimalResult] = Field(alias="regularRate")
+    promo_rate: Optional[DecimalResult] = Field(alias="promoRate")
+    promo_base_rate: Optional[DecimalResult] = Field(alias="promoBaseRate")
+    promo_max_cap: Optional[DecimalResult] = Field(alias="promoMaxCap")
+    apply_promo_base_rate_after_cap: Optional[bool] = Field(
+        alias="applyPromoBaseRateAfterCap"
+    )
+    minimum_purchase_amount: Optional[DecimalResult] = Field(
+        alias="minimumPurchaseAmount"
+    )
+    active_period_start_date: Optional[str] = Field(alias="activePeriodStartDate")
+    active_period_end_date: Optional[str] = Field(alias="activePeriodEndDate")
+    periods: Optional[list[Optional["OfferCloDetailsPeriods"]]]
+
+
+class OfferCloDetailsPeriods(BaseModel):
+    id: Optional[UUID]
+    offer_rate_type: Optional[str] = Field(alias="offerRateType")
+    period_type: Optional[str] = Field(alias="periodType")
+    start_date: Optional[str] = Field(alias="startDate")
+    end_date: Optional[str] = Field(alias="endDate")
+    start_time: Optional[str] = Field(alias="startTime")
+    end_time: Optional[str] = Field(alias="endTime")
+    days_of_week: Optional[list[Optional[str]]] = Field(alias="daysOfWeek")
+    days_of_month: Optional[list[Optional[int]]] = Field(alias="daysOfMonth")
+
+
+class MerchantWithOffers(Merchant):
+    offers: Optional[list[Optional["MerchantWithOffersOffers"]]]
+
+
+class PayPalAccount(BaseModel):
+    paypal_vault_id: UUID = Field(alias="paypalVaultId")
+    user_id: Optional[UUID] = Field(alias="userId")
+    status: Optional[PaypalStatus]
+    email: Optional[str]
+
+
+class PlaidBankAccount(BaseModel):
+    bank_institution_auth_id: Optional[UUID] = Field(alias="bankInstitutionAuthId")
+    bank_account_id: UUID = Field(alias="bankAccountId")
+    bank_name: Optional[str] = Field(alias="bankName")
+    last_four: Optional[str] = Field(alias="lastFour")
+    type_: Optional[str] = Field(alias="type")
+    subtype: Optional[str]
+    platform_item_id: Optional[str] = Field(alias="platformItemId")
+
+
+class PlaidBankBalance(BaseModel):
+    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
+    balance: Optional[DecimalResult]
+    updated_at: Optional[datetime] = Field(alias="updatedAt")
+
+
+class ProgramLimits(BaseModel):
+    daily_limit: Optional[str] = Field(alias="dailyLimit")
+    weekly_limit: Optional[str] = Field(alias="weeklyLimit")
+    monthly_limit: Optional[str] = Field(alias="monthlyLimit")
+
+
+class RevealedVirtualCard(BaseModel):
+    virtual_card_id: UUID = Field(alias="virtualCardId")
+    card_number: Optional[str] = Field(alias="cardNumber", repr=False)
+    expiry_mmyy: Optional[str] = Field(alias="expiryMMYY")
+    cvv: Optional[str] = Field(repr=False)
+    card_holder_name: Optional[str] = Field(alias="cardHolderName")
+    billing_address: Optional["RevealedVirtualCardBillingAddress"] = Field(
+        alias="billingAddress"
+    )
+
+
+class RevealedVirtualCardBillingAddress(BaseModel):
+    street_address: Optional[str] = Field(alias="streetAddress")
+    street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
+    street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
+    city: Optional[str]
+    state: Optional[str]
+    postal_code: Optional[str] = Field(alias="postalCode")
+    country: Optional[str]
+
+
+class Transaction(BaseModel):
+    record_id: UUID = Field(alias="recordId")
+    transaction_type: Optional[str] = Field(alias="transactionType")
+    amount: Optional[DecimalResult]
+    status: Optional[TransactionStatus]
+    channel: Optional[str]
+    connected_app_id: Optional[UUID] = Field(alias="connectedAppId")
+    connected_app_name: Optional[str] = Field(alias="connectedAppName")
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    memo: Optional[str]
+    transaction_category: Optional[str] = Field(alias="transactionCategory")
+    attachment_url: Optional[str] = Field(alias="attachmentUrl")
+
+
+class UserAccessToken(BaseModel):
+    token: Optional[str] = Field(repr=False)
+    access_token: Optional[str] = Field(alias="accessToken", repr=False)
+    refresh_token: Optional[str] = Field(alias="refreshToken", repr=False)
+    scopes: Optional[list[Optional[ScopeType]]]
+
+
+class UserAddress(BaseModel):
+    user_address_id: UUID = Field(alias="userAddressId")
+    street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
+    street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
+    city: Optional[str]
+    state: Optional[str]
+    postal_code: Optional[str] = Field(alias="postalCode")
+    country: Optional[str]
+
+
+class UserCashBalance(BaseModel):
+    user_cash_balance_id: UUID = Field(alias="userCashBalanceId")
+    nickname: Optional[str]
+    status: Optional[UserCashBalanceStatus]
+    is_default: Optional[bool] = Field(alias="isDefault")
+    total_cash_balance: DecimalResult = Field(alias="totalCashBalance")
+    available_cash_balance: DecimalResult = Field(alias="availableCashBalance")
+    lifetime_cash_balance: DecimalResult = Field(alias="lifetimeCashBalance")
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    closed_at: Optional[datetime] = Field(alias="closedAt")
+
+
+class UserBalances(BaseModel):
+    rewards_balance: Optional["UserBalancesRewardsBalance"] = Field(
+        alias="rewardsBalance"
+    )
+    cash_balance: Optional["UserBalancesCashBalance"] = Field(alias="cashBalance")
+    gift_card_cash_balance: Optional["UserBalancesGiftCardCashBalance"] = Field(
+        alias="giftCardCashBalance"
+    )
+    user_cash_balances: Optional[list[Optional["UserBalancesUserCashBalances"]]] = (
+        Field(alias="userCashBalances")
+    )
+
+
+class UserBalancesRewardsBalance(BaseModel):
+    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
+    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
+    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
+
+
+class Wallet(BaseModel):
+    blocked_payment_types: Optional[list[Optional[PaymentMethodType]]] = Field(
+        alias="blockedPaymentTypes"
+    )
+    bank_cards: Optional[list[Optional["WalletBankCards"]]] = Field(alias="bankCards")
+    bank_accounts: Optional[list[Optional["WalletBankAccounts"]]] = Field(
+        alias="bankAccounts"
+    )
+    paypal_accounts: Optional[list[Optional["WalletPaypalAccounts"]]] = Field(
+        alias="paypalAccounts"
+    )
+    balances: Optional["WalletBalances"]
+
+
+class Withdraw(BaseModel):
     withdraw_id: UUID = Field(alias="withdrawId")
     amount: Optional[DecimalResult]
     processing_fee: Optional[DecimalResult] = Field(alias="processingFee")
@@ -408,9 +450,15 @@ class WithdrawFields(BaseModel):
     seat_id: Optional[UUID] = Field(alias="seatId")
 
 
-GiftCardFieldsMerchant = MerchantFields
-UserBalancesFieldsCashBalance = CashBalanceFields
-UserBalancesFieldsGiftCardCashBalance = CashBalanceFields
-UserBalancesFieldsUserCashBalances = UserCashBalanceFields
-UserPurchaseFieldsGiftCard = GiftCardFields
-UserPurchaseFieldsVirtualCard = VirtualCardFields
+GiftCardMerchant = Merchant
+UserPurchaseGiftCard = GiftCard
+UserPurchaseVirtualCard = VirtualCard
+GiftCardPurchaseGiftCard = GiftCard
+MerchantWithOffersOffers = Offer
+UserBalancesCashBalance = CashBalance
+UserBalancesGiftCardCashBalance = CashBalance
+UserBalancesUserCashBalances = UserCashBalance
+WalletBankCards = BankCard
+WalletBankAccounts = BankAccount
+WalletPaypalAccounts = PayPalAccount
+WalletBalances = UserBalances

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserAccessTokenFields
+from .fragments import UserAccessToken
 
 
 class GenerateUserAccessToken(BaseModel):
@@ -13,4 +13,4 @@ class GenerateUserAccessToken(BaseModel):
     )
 
 
-GenerateUserAccessTokenGenerateUserAccessToken = UserAccessTokenFields
+GenerateUserAccessTokenGenerateUserAccessToken = UserAccessToken

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import AccountFields
+from .fragments import Account
 
 
 class GetAccountsByUserId(BaseModel):
@@ -13,4 +13,4 @@ class GetAccountsByUserId(BaseModel):
     )
 
 
-GetAccountsByUserIdGetAccountsByUserId = AccountFields
+GetAccountsByUserIdGetAccountsByUserId = Account

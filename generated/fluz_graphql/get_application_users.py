@@ -8,7 +8,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import ScopeType
-from .fragments import AccountFields
+from .fragments import Account
 
 
 class GetApplicationUsers(BaseModel):
@@ -23,4 +23,4 @@ class GetApplicationUsersGetApplicationUsers(BaseModel):
     accounts: Optional[list[Optional["GetApplicationUsersGetApplicationUsersAccounts"]]]
 
 
-GetApplicationUsersGetApplicationUsersAccounts = AccountFields
+GetApplicationUsersGetApplicationUsersAccounts = Account

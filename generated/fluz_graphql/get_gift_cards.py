@@ -4,11 +4,11 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import GiftCardFields
+from .fragments import GiftCard
 
 
 class GetGiftCards(BaseModel):
     get_gift_cards: list["GetGiftCardsGetGiftCards"] = Field(alias="getGiftCards")
 
 
-GetGiftCardsGetGiftCards = GiftCardFields
+GetGiftCardsGetGiftCards = GiftCard

@@ -4,11 +4,11 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import OfferFields
+from .fragments import Offer
 
 
 class GetOfferQuote(BaseModel):
     get_offer_quote: "GetOfferQuoteGetOfferQuote" = Field(alias="getOfferQuote")
 
 
-GetOfferQuoteGetOfferQuote = OfferFields
+GetOfferQuoteGetOfferQuote = Offer

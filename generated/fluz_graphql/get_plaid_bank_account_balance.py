@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import PlaidBankBalanceFields
+from .fragments import PlaidBankBalance
 
 
 class GetPlaidBankAccountBalance(BaseModel):
@@ -13,4 +13,4 @@ class GetPlaidBankAccountBalance(BaseModel):
     )
 
 
-GetPlaidBankAccountBalanceGetPlaidBankAccountBalance = PlaidBankBalanceFields
+GetPlaidBankAccountBalanceGetPlaidBankAccountBalance = PlaidBankBalance

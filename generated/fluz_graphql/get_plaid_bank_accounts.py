@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import PlaidBankAccountFields
+from .fragments import PlaidBankAccount
 
 
 class GetPlaidBankAccounts(BaseModel):
@@ -13,4 +13,4 @@ class GetPlaidBankAccounts(BaseModel):
     )
 
 
-GetPlaidBankAccountsGetPlaidBankAccounts = PlaidBankAccountFields
+GetPlaidBankAccountsGetPlaidBankAccounts = PlaidBankAccount

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserAddressFields
+from .fragments import UserAddress
 
 
 class GetUserAddresses(BaseModel):
@@ -13,4 +13,4 @@ class GetUserAddresses(BaseModel):
     )
 
 
-GetUserAddressesGetUserAddresses = UserAddressFields
+GetUserAddressesGetUserAddresses = UserAddress

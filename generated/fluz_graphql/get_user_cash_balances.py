@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserCashBalanceFields
+from .fragments import UserCashBalance
 
 
 class GetUserCashBalances(BaseModel):
@@ -13,4 +13,4 @@ class GetUserCashBalances(BaseModel):
     )
 
 
-GetUserCashBalancesGetUserCashBalances = UserCashBalanceFields
+GetUserCashBalancesGetUserCashBalances = UserCashBalance

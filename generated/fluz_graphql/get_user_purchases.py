@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserPurchaseFields
+from .fragments import UserPurchase
 
 
 class GetUserPurchases(BaseModel):
@@ -13,4 +13,4 @@ class GetUserPurchases(BaseModel):
     )
 
 
-GetUserPurchasesGetUserPurchases = UserPurchaseFields
+GetUserPurchasesGetUserPurchases = UserPurchase

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import VirtualCardOrderStatus
-from .fragments import RevealedVirtualCardFields
+from .fragments import RevealedVirtualCard
 
 
 class GetVirtualCardBulkOrderStatus(BaseModel):
@@ -32,5 +32,5 @@ class GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus(BaseModel):
 
 
 GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatusVirtualCards = (
-    RevealedVirtualCardFields
+    RevealedVirtualCard
 )

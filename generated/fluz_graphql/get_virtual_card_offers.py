@@ -6,7 +6,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ProgramLimitsFields
+from .fragments import ProgramLimits
 
 
 class GetVirtualCardOffers(BaseModel):
@@ -26,4 +26,4 @@ class GetVirtualCardOffersGetVirtualCardOffers(BaseModel):
     ] = Field(alias="programLimits")
 
 
-GetVirtualCardOffersGetVirtualCardOffersProgramLimits = ProgramLimitsFields
+GetVirtualCardOffersGetVirtualCardOffersProgramLimits = ProgramLimits

@@ -4,12 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import (  # noqa: F401
-    GiftCardFields,
-    UserPurchaseFields,
-    UserPurchaseFieldsGiftCard,
-    UserPurchaseFieldsVirtualCard,
-)
+from .fragments import GiftCardPurchase
 
 
 class PurchaseGiftCard(BaseModel):
@@ -18,8 +13,4 @@ class PurchaseGiftCard(BaseModel):
     )
 
 
-class PurchaseGiftCardPurchaseGiftCard(UserPurchaseFields):
-    gift_card: "PurchaseGiftCardPurchaseGiftCardGiftCard" = Field(alias="giftCard")
-
-
-PurchaseGiftCardPurchaseGiftCardGiftCard = GiftCardFields
+PurchaseGiftCardPurchaseGiftCard = GiftCardPurchase

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserAccessTokenFields
+from .fragments import UserAccessToken
 
 
 class RefreshUserAccessToken(BaseModel):
@@ -13,4 +13,4 @@ class RefreshUserAccessToken(BaseModel):
     )
 
 
-RefreshUserAccessTokenRefreshUserAccessToken = UserAccessTokenFields
+RefreshUserAccessTokenRefreshUserAccessToken = UserAccessToken

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ApprovalRequestSubmissionFields
+from .fragments import ApprovalRequestSubmission
 
 
 class RequestInternalTransfer(BaseModel):
@@ -13,4 +13,4 @@ class RequestInternalTransfer(BaseModel):
     )
 
 
-RequestInternalTransferRequestInternalTransfer = ApprovalRequestSubmissionFields
+RequestInternalTransferRequestInternalTransfer = ApprovalRequestSubmission

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ApprovalRequestSubmissionFields
+from .fragments import ApprovalRequestSubmission
 
 
 class RequestReimbursement(BaseModel):
@@ -13,4 +13,4 @@ class RequestReimbursement(BaseModel):
     )
 
 
-RequestReimbursementRequestReimbursement = ApprovalRequestSubmissionFields
+RequestReimbursementRequestReimbursement = ApprovalRequestSubmission

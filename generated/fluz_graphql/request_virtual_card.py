@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ApprovalRequestSubmissionFields
+from .fragments import ApprovalRequestSubmission
 
 
 class RequestVirtualCard(BaseModel):
@@ -13,4 +13,4 @@ class RequestVirtualCard(BaseModel):
     )
 
 
-RequestVirtualCardRequestVirtualCard = ApprovalRequestSubmissionFields
+RequestVirtualCardRequestVirtualCard = ApprovalRequestSubmission

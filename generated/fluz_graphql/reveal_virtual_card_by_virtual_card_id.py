@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import RevealedVirtualCardFields
+from .fragments import RevealedVirtualCard
 
 
 class RevealVirtualCardByVirtualCardId(BaseModel):
@@ -13,6 +13,4 @@ class RevealVirtualCardByVirtualCardId(BaseModel):
     )
 
 
-RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId = (
-    RevealedVirtualCardFields
-)
+RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId = RevealedVirtualCard

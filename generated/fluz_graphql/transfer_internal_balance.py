@@ -6,7 +6,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import CashBalanceDepositFields, WithdrawFields
+from .fragments import CashBalanceDeposit, Withdraw
 
 
 class TransferInternalBalance(BaseModel):
@@ -22,7 +22,5 @@ class TransferInternalBalanceTransferInternalBalance(BaseModel):
     withdraw: Optional["TransferInternalBalanceTransferInternalBalanceWithdraw"]
 
 
-TransferInternalBalanceTransferInternalBalanceCashBalanceDeposit = (
-    CashBalanceDepositFields
-)
-TransferInternalBalanceTransferInternalBalanceWithdraw = WithdrawFields
+TransferInternalBalanceTransferInternalBalanceCashBalanceDeposit = CashBalanceDeposit
+TransferInternalBalanceTransferInternalBalanceWithdraw = Withdraw

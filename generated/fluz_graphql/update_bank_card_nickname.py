@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import BankCardFields
+from .fragments import BankCard
 
 
 class UpdateBankCardNickname(BaseModel):
@@ -13,4 +13,4 @@ class UpdateBankCardNickname(BaseModel):
     )
 
 
-UpdateBankCardNicknameUpdateBankCardNickname = BankCardFields
+UpdateBankCardNicknameUpdateBankCardNickname = BankCard

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import BankCardFields
+from .fragments import BankCard
 
 
 class UpdateBankCardPreferredMerchantCategoryCode(BaseModel):
@@ -13,4 +13,4 @@ class UpdateBankCardPreferredMerchantCategoryCode(BaseModel):
     )
 
 
-UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode = BankCardFields
+UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode = BankCard

@@ -4,7 +4,7 @@
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserCashBalanceFields
+from .fragments import UserCashBalance
 
 
 class UpdateUserCashBalance(BaseModel):
@@ -13,4 +13,4 @@ class UpdateUserCashBalance(BaseModel):
     )
 
 
-UpdateUserCashBalanceUpdateUserCashBalance = UserCashBalanceFields
+UpdateUserCashBalanceUpdateUserCashBalance = UserCashBalance

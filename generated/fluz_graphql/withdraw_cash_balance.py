@@ -6,7 +6,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserBalancesFields, WithdrawFields
+from .fragments import UserBalances, Withdraw
 
 
 class WithdrawCashBalance(BaseModel):
@@ -22,5 +22,5 @@ class WithdrawCashBalanceWithdrawCashBalance(BaseModel):
     balances: Optional["WithdrawCashBalanceWithdrawCashBalanceBalances"]
 
 
-WithdrawCashBalanceWithdrawCashBalanceWithdraws = WithdrawFields
-WithdrawCashBalanceWithdrawCashBalanceBalances = UserBalancesFields
+WithdrawCashBalanceWithdrawCashBalanceWithdraws = Withdraw
+WithdrawCashBalanceWithdrawCashBalanceBalances = UserBalances

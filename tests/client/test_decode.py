@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from fluz_graphql.fragments import GiftCardFields, UserPurchaseFields
+from fluz_graphql.fragments import GiftCard, UserPurchase
 from fluz_graphql.input_types import PurchaseGiftCardInput
 
 from fluz import ResponseDecodeError, response_info
@@ -19,9 +19,9 @@ pytestmark = pytest.mark.anyio
 
 def purchase_payload(**changes: Any) -> dict[str, Any]:
     """A purchase response object with every selected field present (null by default)."""
-    gift_card = {f.alias or n: None for n, f in GiftCardFields.model_fields.items()}
+    gift_card = {f.alias or n: None for n, f in GiftCard.model_fields.items()}
     gift_card["giftCardId"] = str(uuid.uuid4())
-    payload = {f.alias or n: None for n, f in UserPurchaseFields.model_fields.items()}
+    payload = {f.alias or n: None for n, f in UserPurchase.model_fields.items()}
     payload.update(purchaseId=str(uuid.uuid4()), purchaseAmount=25, giftCard=gift_card)
     payload.update(changes)
     return payload

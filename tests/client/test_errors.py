@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fluz_graphql.enums import ScopeType, UACRoleType
-from fluz_graphql.fragments import GiftCardFields, UserPurchaseFields
+from fluz_graphql.fragments import GiftCard, UserPurchase
 from fluz_graphql.input_types import (
     CreateVirtualCardBulkOrderInput,
     CreateVirtualCardBulkOrderItemInput,
@@ -169,11 +169,11 @@ async def test_missing_field_names_the_location_not_the_value() -> None:
 
 
 PURCHASE = {
-    **{field.alias or name: None for name, field in UserPurchaseFields.model_fields.items()},
+    **{field.alias or name: None for name, field in UserPurchase.model_fields.items()},
     "purchaseId": str(uuid.uuid4()),
     "purchaseAmount": 10,
     "giftCard": {
-        **{field.alias or name: None for name, field in GiftCardFields.model_fields.items()},
+        **{field.alias or name: None for name, field in GiftCard.model_fields.items()},
         "giftCardId": str(uuid.uuid4()),
     },
 }

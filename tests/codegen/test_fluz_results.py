@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fluz_graphql.fragments import MerchantFields
+from fluz_graphql.fragments import Merchant
 
 from fluz import FluzClient, _response, response_info
 from fluz._response import ResponseInfo, attach_info
@@ -19,8 +19,8 @@ from fluz._response import ResponseInfo, attach_info
 MERCHANT_ID = "3f1c2a9e-7b4d-4e2a-9c1f-5d6e7f8a9b0c"
 
 
-def merchant(name: str = "Acme") -> MerchantFields:
-    return MerchantFields.model_validate({"merchantId": MERCHANT_ID, "name": name, "slug": "acme"})
+def merchant(name: str = "Acme") -> Merchant:
+    return Merchant.model_validate({"merchantId": MERCHANT_ID, "name": name, "slug": "acme"})
 
 
 def info(request_id: str) -> ResponseInfo:

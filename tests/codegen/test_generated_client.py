@@ -334,13 +334,13 @@ async def test_offer_stock_info_members_are_discriminated_by_typename(
         merchants = await client.get_merchants(name="Acme")
     offers = merchants[0].offers
     fixed_stock, variable_stock = offers[0].stock_info, offers[1].stock_info
-    assert [type(s).__name__ for s in fixed_stock] == ["OfferFieldsStockInfoStockInfoFixedType"] * 2
+    assert [type(s).__name__ for s in fixed_stock] == ["OfferStockInfoStockInfoFixedType"] * 2
     assert [(s.denomination, s.available_stock) for s in fixed_stock] == [
         (Decimal("25"), "200"),
         (Decimal("50"), "0"),
     ]
     (only,) = variable_stock
-    assert type(only).__name__ == "OfferFieldsStockInfoStockInfoVariableType"
+    assert type(only).__name__ == "OfferStockInfoStockInfoVariableType"
     assert (only.min_denomination, only.max_denomination) == (Decimal("5"), Decimal("500"))
     assert offers[0].denominations_type == enums.DenominationsType.FIXED
 
@@ -399,7 +399,7 @@ async def test_purchase_returns_the_user_purchase_with_its_gift_card(
             )
         )
     # ShorterResultsPlugin: the UserPurchase itself, not a {purchaseGiftCard: ...} wrapper.
-    assert isinstance(purchase, fluz_graphql.UserPurchaseFields)
+    assert isinstance(purchase, fluz_graphql.UserPurchase)
     assert purchase.purchase_id == PURCHASE_ID
     assert purchase.gift_card.gift_card_id == GIFT_CARD_ID
     assert purchase.gift_card.status == enums.GiftCardStatus.ACTIVE
@@ -471,7 +471,7 @@ async def test_wallet_balances_parse(schema: GraphQLSchema) -> None:
 def test_unknown_enum_value_keeps_the_response_parseable() -> None:
     from fluz_graphql.delete_bank_card import DeleteBankCard
 
-    card = {**null_payload(fluz_graphql.BankCardFields), "bankCardId": str(uuid.uuid4())}
+    card = {**null_payload(fluz_graphql.BankCard), "bankCardId": str(uuid.uuid4())}
     result = DeleteBankCard.model_validate(
         {"deleteBankCard": {**card, "cardType": "Visa", "cardStatus": "ACTIVE"}}
     )
@@ -567,14 +567,14 @@ def test_no_generated_model_shows_a_secret_in_its_repr() -> None:
         assert {name: getattr(instance, name) for name in names} == canaries
         hidden.update((model.__name__, name) for name in names)
     assert {
-        ("RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId", "code"),
-        ("RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId", "pin"),
-        ("RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId", "url"),
-        ("RevealedVirtualCardFields", "card_number"),
-        ("RevealedVirtualCardFields", "cvv"),
-        ("UserAccessTokenFields", "token"),
-        ("UserAccessTokenFields", "access_token"),
-        ("UserAccessTokenFields", "refresh_token"),
+        ("GiftCardRedemption", "code"),
+        ("GiftCardRedemption", "pin"),
+        ("GiftCardRedemption", "url"),
+        ("RevealedVirtualCard", "card_number"),
+        ("RevealedVirtualCard", "cvv"),
+        ("UserAccessToken", "token"),
+        ("UserAccessToken", "access_token"),
+        ("UserAccessToken", "refresh_token"),
         ("AddBankCardInput", "card_number"),
         ("AddBankCardInput", "cvv"),
         ("RequestVirtualCardInput", "virtual_card_pin"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -13,7 +14,7 @@ from decimal import Decimal
 import fluz_graphql
 import pytest
 from fluz_graphql import Client
-from fluz_graphql.fragments import GiftCardFields, UserPurchaseFields
+from fluz_graphql.fragments import GiftCard, UserPurchase
 from fluz_graphql.purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
 from graphql import GraphQLObjectType, GraphQLString, build_schema, get_named_type, parse, validate
 
@@ -66,11 +67,11 @@ def test_lists_returned_by_operations_are_lists_of_objects() -> None:
 def test_purchase_ids_are_uuids_without_none() -> None:
     assert hints(PurchaseGiftCardPurchaseGiftCard)["purchase_id"] is uuid.UUID
     gift_card = hints(PurchaseGiftCardPurchaseGiftCard)["gift_card"]
-    assert gift_card is GiftCardFields
-    assert hints(GiftCardFields)["gift_card_id"] is uuid.UUID
-    assert hints(UserPurchaseFields)["purchase_amount"] is Decimal
+    assert gift_card is GiftCard
+    assert hints(GiftCard)["gift_card_id"] is uuid.UUID
+    assert hints(UserPurchase)["purchase_amount"] is Decimal
     # The fragment stays lenient where another operation may have no gift card.
-    assert is_optional(hints(UserPurchaseFields)["gift_card"])
+    assert is_optional(hints(UserPurchase)["gift_card"])
 
 
 def test_the_operation_text_sent_to_fluz_carries_no_client_directive() -> None:
@@ -87,8 +88,9 @@ def test_money_fields_are_decimal_and_no_float_is_left() -> None:
     for path in GENERATED_PACKAGE.glob("*.py"):
         if path.name in {"money.py", "async_base_client.py", "base_client.py"}:
             continue
-        text = path.read_text(encoding="utf-8")
-        assert not re.search(r"\bfloat\b", text), path.name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        floats = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "float"]
+        assert floats == [], path.name
 
 
 def test_every_money_string_field_is_a_string_field_of_the_schema() -> None:
@@ -107,7 +109,7 @@ def test_every_money_string_field_is_a_string_field_of_the_schema() -> None:
 
 @pytest.mark.parametrize("amount", ["19.99", Decimal("25"), 7])
 def test_money_results_dump_to_json_numbers_and_parse_back(amount: object) -> None:
-    model = GiftCardFields.model_validate(
+    model = GiftCard.model_validate(
         {
             "giftCardId": str(uuid.uuid4()),
             "purchaserUserId": None,
@@ -119,9 +121,9 @@ def test_money_results_dump_to_json_numbers_and_parse_back(amount: object) -> No
         }
     )
     assert model.gift_card_id  # a UUID, no None check
-    purchase = UserPurchaseFields.model_validate(
+    purchase = UserPurchase.model_validate(
         {
-            **{f.alias or n: None for n, f in UserPurchaseFields.model_fields.items()},
+            **{f.alias or n: None for n, f in UserPurchase.model_fields.items()},
             "purchaseId": str(uuid.uuid4()),
             "purchaseAmount": amount,
         }
@@ -129,6 +131,6 @@ def test_money_results_dump_to_json_numbers_and_parse_back(amount: object) -> No
     assert purchase.purchase_amount == Decimal(str(amount))
     dumped = purchase.model_dump(mode="json", by_alias=True)["purchaseAmount"]
     assert isinstance(dumped, int | float)
-    assert UserPurchaseFields.model_validate(
+    assert UserPurchase.model_validate(
         {**purchase.model_dump(by_alias=True), "purchaseAmount": dumped}
     ).purchase_amount == Decimal(str(amount))

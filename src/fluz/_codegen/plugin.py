@@ -595,7 +595,7 @@ def _set_docstring(
 
 
 _LAZY_IMPORT_THEN_DOCSTRING = re.compile(
-    r"(?P<imports>(?:\n(?P<pad> +)from \.[\w.]+ import [^\n]+)+\n)\n(?P=pad)"
+    r"(?P<imports>(?:\n(?P<pad> +)from \.[\w.]+ import (?:\([^)]*\)|[^\n]+))+\n)\n(?P=pad)"
     r'(?P<doc>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')\n'
 )
 
