@@ -10,60 +10,52 @@ from .scalars import serialize_uuid
 
 if TYPE_CHECKING:
     from .add_authorized_user import AddAuthorizedUserAddAuthorizedUser
-    from .add_bank_card import AddBankCardAddBankCard
-    from .add_virtual_card_address import AddVirtualCardAddressAddVirtualCardAddress
-    from .approve_approval_request import ApproveApprovalRequestApproveApprovalRequest
     from .base_model import UnsetType
     from .close_user_cash_balance import CloseUserCashBalanceCloseUserCashBalance
     from .complete_plaid_link import CompletePlaidLinkCompletePlaidLink
-    from .create_plaid_link_address import CreatePlaidLinkAddressCreatePlaidLinkAddress
     from .create_plaid_link_token import CreatePlaidLinkTokenCreatePlaidLinkToken
     from .create_transfer import CreateTransferCreateTransfer
-    from .create_user_cash_balance import CreateUserCashBalanceCreateUserCashBalance
-    from .create_virtual_card import CreateVirtualCardCreateVirtualCard
     from .create_virtual_card_bulk_order import (
         CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder,
     )
-    from .decline_approval_request import DeclineApprovalRequestDeclineApprovalRequest
-    from .delete_bank_card import DeleteBankCardDeleteBankCard
     from .deposit_cash_balance import DepositCashBalanceDepositCashBalance
-    from .edit_virtual_card import EditVirtualCardEditVirtualCard
     from .enums import GiftCardStatus, ScopeType, UACRoleStatusType, UACRoleType
-    from .generate_user_access_token import (
-        GenerateUserAccessTokenGenerateUserAccessToken,
+    from .fragments import (
+        Account,
+        ApprovalDecision,
+        ApprovalRequestSubmission,
+        BankCard,
+        GiftCard,
+        GiftCardPurchase,
+        GiftCardRedemption,
+        MerchantWithOffers,
+        Offer,
+        PlaidBankAccount,
+        PlaidBankBalance,
+        RevealedVirtualCard,
+        UserAccessToken,
+        UserAddress,
+        UserCashBalance,
+        UserPurchase,
+        VirtualCard,
+        Wallet,
     )
-    from .get_accounts_by_user_id import GetAccountsByUserIdGetAccountsByUserId
     from .get_application_users import GetApplicationUsersGetApplicationUsers
     from .get_approval_requests import GetApprovalRequestsApprovalRequests
     from .get_authorized_users import GetAuthorizedUsersAuthorizedUsers
     from .get_bins import GetBinsBins
-    from .get_gift_cards import GetGiftCardsGetGiftCards
     from .get_mcc_list import GetMccListGetMccList
-    from .get_merchants import GetMerchantsGetMerchants
-    from .get_offer_quote import GetOfferQuoteGetOfferQuote
-    from .get_plaid_bank_account_balance import (
-        GetPlaidBankAccountBalanceGetPlaidBankAccountBalance,
-    )
     from .get_plaid_bank_account_spend_power import (
         GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower,
     )
-    from .get_plaid_bank_accounts import GetPlaidBankAccountsGetPlaidBankAccounts
-    from .get_plaid_bank_balances import GetPlaidBankBalancesGetPlaidBankBalances
     from .get_plaid_bank_transactions import (
         GetPlaidBankTransactionsGetPlaidBankTransactions,
     )
     from .get_transactions import GetTransactionsGetTransactions
-    from .get_user_addresses import GetUserAddressesGetUserAddresses
-    from .get_user_cash_balance_by_id import (
-        GetUserCashBalanceByIdGetUserCashBalanceById,
-    )
-    from .get_user_cash_balances import GetUserCashBalancesGetUserCashBalances
-    from .get_user_purchases import GetUserPurchasesGetUserPurchases
     from .get_virtual_card_bulk_order_status import (
         GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus,
     )
     from .get_virtual_card_offers import GetVirtualCardOffersGetVirtualCardOffers
-    from .get_wallet import GetWalletGetWallet
     from .input_types import (
         AddBankCardInput,
         AddVirtualCardAddressInput,
@@ -107,40 +99,18 @@ if TYPE_CHECKING:
     from .lock_virtual_card import LockVirtualCardLockVirtualCard
     from .lookup_business import LookupBusinessLookupBusiness
     from .lookup_user import LookupUserLookupUser
-    from .purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
-    from .refresh_plaid_bank_account_balance import (
-        RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance,
-    )
     from .refresh_plaid_bank_connections import (
         RefreshPlaidBankConnectionsRefreshPlaidBankConnections,
     )
-    from .refresh_user_access_token import RefreshUserAccessTokenRefreshUserAccessToken
     from .register_user import RegisterUserRegisterUser
     from .remove_authorized_user import RemoveAuthorizedUserRemoveAuthorizedUser
-    from .request_account_transfer import RequestAccountTransferRequestAccountTransfer
-    from .request_internal_transfer import (
-        RequestInternalTransferRequestInternalTransfer,
-    )
-    from .request_reimbursement import RequestReimbursementRequestReimbursement
-    from .request_virtual_card import RequestVirtualCardRequestVirtualCard
-    from .reveal_gift_card_by_gift_card_id import (
-        RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId,
-    )
-    from .reveal_virtual_card_by_virtual_card_id import (
-        RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId,
-    )
     from .transfer_internal_balance import (
         TransferInternalBalanceTransferInternalBalance,
     )
     from .unlock_virtual_card import UnlockVirtualCardUnlockVirtualCard
-    from .update_bank_card_nickname import UpdateBankCardNicknameUpdateBankCardNickname
-    from .update_bank_card_preferred_merchant_category_code import (
-        UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode,
-    )
     from .update_transaction_metadata import (
         UpdateTransactionMetadataUpdateTransactionMetadata,
     )
-    from .update_user_cash_balance import UpdateUserCashBalanceUpdateUserCashBalance
     from .withdraw_cash_balance import WithdrawCashBalanceWithdrawCashBalance
 
 
@@ -202,7 +172,7 @@ class Client(AsyncBaseClient):
 
     async def request_virtual_card(
         self, input: "RequestVirtualCardInput", **kwargs: Any
-    ) -> "RequestVirtualCardRequestVirtualCard":
+    ) -> "ApprovalRequestSubmission":
         """Ask the account's approvers for a virtual card (an approval request).
 
         GraphQL: ``mutation RequestVirtualCard`` (``requestVirtualCard``).
@@ -215,8 +185,8 @@ class Client(AsyncBaseClient):
             input: RequestVirtualCardInput.
 
         Returns:
-            RequestVirtualCardRequestVirtualCard (GraphQL ``ApprovalRequestSubmission``;
-                never None: the operation's result is required, see queries/).
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -265,7 +235,7 @@ class Client(AsyncBaseClient):
 
     async def request_reimbursement(
         self, input: "RequestReimbursementInput", **kwargs: Any
-    ) -> "RequestReimbursementRequestReimbursement":
+    ) -> "ApprovalRequestSubmission":
         """Ask the account's approvers for a reimbursement between spend accounts.
 
         GraphQL: ``mutation RequestReimbursement`` (``requestReimbursement``).
@@ -278,8 +248,8 @@ class Client(AsyncBaseClient):
             input: RequestReimbursementInput.
 
         Returns:
-            RequestReimbursementRequestReimbursement (GraphQL ``ApprovalRequestSubmission``;
-                never None: the operation's result is required, see queries/).
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -328,7 +298,7 @@ class Client(AsyncBaseClient):
 
     async def request_internal_transfer(
         self, input: "RequestInternalTransferInput", **kwargs: Any
-    ) -> "RequestInternalTransferRequestInternalTransfer":
+    ) -> "ApprovalRequestSubmission":
         """Ask the account's approvers for a transfer between spend accounts.
 
         GraphQL: ``mutation RequestInternalTransfer`` (``requestInternalTransfer``).
@@ -341,9 +311,8 @@ class Client(AsyncBaseClient):
             input: RequestInternalTransferInput.
 
         Returns:
-            RequestInternalTransferRequestInternalTransfer (GraphQL
-                ``ApprovalRequestSubmission``; never None: the operation's result is
-                required, see queries/).
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -392,7 +361,7 @@ class Client(AsyncBaseClient):
 
     async def request_account_transfer(
         self, input: "RequestAccountTransferInput", **kwargs: Any
-    ) -> "RequestAccountTransferRequestAccountTransfer":
+    ) -> "ApprovalRequestSubmission":
         """Ask the account's approvers for a transfer to another account.
 
         GraphQL: ``mutation RequestAccountTransfer`` (``requestAccountTransfer``).
@@ -405,9 +374,8 @@ class Client(AsyncBaseClient):
             input: RequestAccountTransferInput.
 
         Returns:
-            RequestAccountTransferRequestAccountTransfer (GraphQL
-                ``ApprovalRequestSubmission``; never None: the operation's result is
-                required, see queries/).
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -456,7 +424,7 @@ class Client(AsyncBaseClient):
 
     async def approve_approval_request(
         self, approval_id: UUID, **kwargs: Any
-    ) -> "ApproveApprovalRequestApproveApprovalRequest":
+    ) -> "ApprovalDecision":
         """Approve an open approval request.
 
         GraphQL: ``mutation ApproveApprovalRequest`` (``approveApprovalRequest``).
@@ -469,9 +437,8 @@ class Client(AsyncBaseClient):
             approval_id: UUID.
 
         Returns:
-            ApproveApprovalRequestApproveApprovalRequest (GraphQL
-                ``ApprovalDecisionResult``; never None: the operation's result is required,
-                see queries/).
+            ApprovalDecision (GraphQL ``ApprovalDecisionResult``; never None: the
+                operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -517,7 +484,7 @@ class Client(AsyncBaseClient):
 
     async def decline_approval_request(
         self, approval_id: UUID, **kwargs: Any
-    ) -> "DeclineApprovalRequestDeclineApprovalRequest":
+    ) -> "ApprovalDecision":
         """Decline an open approval request.
 
         GraphQL: ``mutation DeclineApprovalRequest`` (``declineApprovalRequest``).
@@ -530,9 +497,8 @@ class Client(AsyncBaseClient):
             approval_id: UUID.
 
         Returns:
-            DeclineApprovalRequestDeclineApprovalRequest (GraphQL
-                ``ApprovalDecisionResult``; never None: the operation's result is required,
-                see queries/).
+            ApprovalDecision (GraphQL ``ApprovalDecisionResult``; never None: the
+                operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -731,7 +697,7 @@ class Client(AsyncBaseClient):
 
     async def get_accounts_by_user_id(
         self, user_id: UUID, **kwargs: Any
-    ) -> list["GetAccountsByUserIdGetAccountsByUserId"]:
+    ) -> list["Account"]:
         """The accounts (and their seats) of a user of this application.
 
         GraphQL: ``query GetAccountsByUserId`` (``getAccountsByUserId``).
@@ -742,8 +708,8 @@ class Client(AsyncBaseClient):
             user_id: UUID.
 
         Returns:
-            list[GetAccountsByUserIdGetAccountsByUserId] (GraphQL ``[Account]``; never None:
-                the operation's result is required, see queries/).
+            list[Account] (GraphQL ``[Account]``; never None: the operation's result is
+                required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -804,7 +770,7 @@ class Client(AsyncBaseClient):
         scopes: list["ScopeType"],
         seat_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> "GenerateUserAccessTokenGenerateUserAccessToken":
+    ) -> "UserAccessToken":
         """Mint a user access token for a user, account (and seat) with the given scopes.
         FluzClient does this itself; call it directly only to manage tokens yourself.
 
@@ -820,8 +786,8 @@ class Client(AsyncBaseClient):
             seat_id: Optional[UUID].
 
         Returns:
-            GenerateUserAccessTokenGenerateUserAccessToken (GraphQL ``UserAccessToken``;
-                never None: the operation's result is required, see queries/).
+            UserAccessToken (GraphQL ``UserAccessToken``; never None: the operation's result
+                is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -878,7 +844,7 @@ class Client(AsyncBaseClient):
 
     async def refresh_user_access_token(
         self, refresh_token: str, **kwargs: Any
-    ) -> "RefreshUserAccessTokenRefreshUserAccessToken":
+    ) -> "UserAccessToken":
         """A new user access token with the same scopes, from a refresh token. FluzClient does
         this itself ahead of the token's expiry.
 
@@ -890,8 +856,8 @@ class Client(AsyncBaseClient):
             refresh_token: str.
 
         Returns:
-            RefreshUserAccessTokenRefreshUserAccessToken (GraphQL ``UserAccessToken``; never
-                None: the operation's result is required, see queries/).
+            UserAccessToken (GraphQL ``UserAccessToken``; never None: the operation's result
+                is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -1228,7 +1194,7 @@ class Client(AsyncBaseClient):
         user_cash_balance_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> list["GetGiftCardsGetGiftCards"]:
+    ) -> list["GiftCard"]:
         """The user's gift cards, optionally by status or spend account, page by page.
 
         GraphQL: ``query GetGiftCards`` (``getGiftCards``).
@@ -1243,8 +1209,8 @@ class Client(AsyncBaseClient):
             paginate: Optional[OffsetInput].
 
         Returns:
-            list[GetGiftCardsGetGiftCards] (GraphQL ``[GiftCard]``; never None: the
-                operation's result is required, see queries/).
+            list[GiftCard] (GraphQL ``[GiftCard]``; never None: the operation's result is
+                required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -1303,7 +1269,7 @@ class Client(AsyncBaseClient):
 
     async def purchase_gift_card(
         self, input: "PurchaseGiftCardInput", **kwargs: Any
-    ) -> "PurchaseGiftCardPurchaseGiftCard":
+    ) -> "GiftCardPurchase":
         """Buy a gift card: from the merchant's best offer (merchantSlug) or a given offer
         (offerId), paid from the Fluz balance and/or one funding source. The card's code,
         PIN or URL arrive later: reveal it with revealGiftCardByGiftCardId
@@ -1319,8 +1285,8 @@ class Client(AsyncBaseClient):
             input: PurchaseGiftCardInput.
 
         Returns:
-            PurchaseGiftCardPurchaseGiftCard (GraphQL ``UserPurchase``; never None: the
-                operation's result is required, see queries/).
+            GiftCardPurchase (GraphQL ``UserPurchase``; never None: the operation's result
+                is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -1439,7 +1405,7 @@ class Client(AsyncBaseClient):
 
     async def reveal_gift_card_by_gift_card_id(
         self, gift_card_id: UUID, **kwargs: Any
-    ) -> "RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId":
+    ) -> "GiftCardRedemption":
         """The code, PIN and/or URL of a purchased gift card. All three null means "not ready
         yet": poll with backoff (FluzClient.reveal_gift_card does).
 
@@ -1453,9 +1419,8 @@ class Client(AsyncBaseClient):
             gift_card_id: UUID.
 
         Returns:
-            RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId (GraphQL
-                ``GiftCardRedemptionDetails``; never None: the operation's result is
-                required, see queries/).
+            GiftCardRedemption (GraphQL ``GiftCardRedemptionDetails``; never None: the
+                operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -1507,7 +1472,7 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         offer_types: Union[Optional["OfferTypesInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> list["GetMerchantsGetMerchants"]:
+    ) -> list["MerchantWithOffers"]:
         """The merchant catalog with each merchant's offers, filtered by name and offer type,
         page by page (at most 20 per page). Fetch the full unfiltered catalog at most once a
         day.
@@ -1526,8 +1491,8 @@ class Client(AsyncBaseClient):
             offer_types: Optional[OfferTypesInput].
 
         Returns:
-            list[GetMerchantsGetMerchants] (GraphQL ``[Merchant]``; never None: the
-                operation's result is required, see queries/).
+            list[MerchantWithOffers] (GraphQL ``[Merchant]``; never None: the operation's
+                result is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -1628,7 +1593,7 @@ class Client(AsyncBaseClient):
 
     async def get_offer_quote(
         self, input: "GetOfferQuoteInput", **kwargs: Any
-    ) -> "GetOfferQuoteGetOfferQuote":
+    ) -> "Offer":
         """The best offer of a merchant for a denomination (give slug or merchantSlug).
 
         GraphQL: ``query GetOfferQuote`` (``getOfferQuote``).
@@ -1641,8 +1606,8 @@ class Client(AsyncBaseClient):
             input: GetOfferQuoteInput.
 
         Returns:
-            GetOfferQuoteGetOfferQuote (GraphQL ``Offer``; never None: the operation's
-                result is required, see queries/).
+            Offer (GraphQL ``Offer``; never None: the operation's result is required, see
+                queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -1770,9 +1735,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetReferralUrl.model_validate(data).get_referral_url
 
-    async def get_plaid_bank_accounts(
-        self, **kwargs: Any
-    ) -> list["GetPlaidBankAccountsGetPlaidBankAccounts"]:
+    async def get_plaid_bank_accounts(self, **kwargs: Any) -> list["PlaidBankAccount"]:
         """The bank accounts linked through Plaid.
 
         GraphQL: ``query GetPlaidBankAccounts`` (``getPlaidBankAccounts``).
@@ -1782,8 +1745,8 @@ class Client(AsyncBaseClient):
         Docs: https://docs.fluz.app/docs/bank-accounts.
 
         Returns:
-            list[GetPlaidBankAccountsGetPlaidBankAccounts] (GraphQL ``[PlaidBankAccount]``;
-                never None: the operation's result is required, see queries/).
+            list[PlaidBankAccount] (GraphQL ``[PlaidBankAccount]``; never None: the
+                operation's result is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -1827,9 +1790,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetPlaidBankAccounts.model_validate(data).get_plaid_bank_accounts
 
-    async def get_plaid_bank_balances(
-        self, **kwargs: Any
-    ) -> list["GetPlaidBankBalancesGetPlaidBankBalances"]:
+    async def get_plaid_bank_balances(self, **kwargs: Any) -> list["PlaidBankBalance"]:
         """The saved balances of the Plaid-linked bank accounts.
 
         GraphQL: ``query GetPlaidBankBalances`` (``getPlaidBankBalances``).
@@ -1839,8 +1800,8 @@ class Client(AsyncBaseClient):
         Docs: https://docs.fluz.app/docs/bank-accounts.
 
         Returns:
-            list[GetPlaidBankBalancesGetPlaidBankBalances] (GraphQL ``[PlaidBankBalance]``;
-                never None: the operation's result is required, see queries/).
+            list[PlaidBankBalance] (GraphQL ``[PlaidBankBalance]``; never None: the
+                operation's result is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -1882,7 +1843,7 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> "GetPlaidBankAccountBalanceGetPlaidBankAccountBalance":
+    ) -> "PlaidBankBalance":
         """The saved balance of one Plaid-linked bank account.
 
         GraphQL: ``query GetPlaidBankAccountBalance`` (``getPlaidBankAccountBalance``).
@@ -1895,9 +1856,8 @@ class Client(AsyncBaseClient):
             input: PlaidBankAccountInput.
 
         Returns:
-            GetPlaidBankAccountBalanceGetPlaidBankAccountBalance (GraphQL
-                ``PlaidBankBalance``; never None: the operation's result is required, see
-                queries/).
+            PlaidBankBalance (GraphQL ``PlaidBankBalance``; never None: the operation's
+                result is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -2201,7 +2161,7 @@ class Client(AsyncBaseClient):
 
     async def create_plaid_link_address(
         self, input: "CreatePlaidLinkAddressInput", **kwargs: Any
-    ) -> "CreatePlaidLinkAddressCreatePlaidLinkAddress":
+    ) -> "UserAddress":
         """Give the address Plaid linking asked for (when completePlaidLink said
         requiresAddress).
 
@@ -2215,8 +2175,8 @@ class Client(AsyncBaseClient):
             input: CreatePlaidLinkAddressInput.
 
         Returns:
-            CreatePlaidLinkAddressCreatePlaidLinkAddress (GraphQL ``UserAddress``; never
-                None: the operation's result is required, see queries/).
+            UserAddress (GraphQL ``UserAddress``; never None: the operation's result is
+                required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -2266,7 +2226,7 @@ class Client(AsyncBaseClient):
 
     async def refresh_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> "RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance":
+    ) -> "PlaidBankBalance":
         """Ask Plaid for a bank account's current balance (rate limited).
 
         GraphQL: ``mutation RefreshPlaidBankAccountBalance``
@@ -2280,9 +2240,8 @@ class Client(AsyncBaseClient):
             input: PlaidBankAccountInput.
 
         Returns:
-            RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance (GraphQL
-                ``PlaidBankBalance``; never None: the operation's result is required, see
-                queries/).
+            PlaidBankBalance (GraphQL ``PlaidBankBalance``; never None: the operation's
+                result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -2388,7 +2347,7 @@ class Client(AsyncBaseClient):
         self,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> list["GetUserCashBalancesGetUserCashBalances"]:
+    ) -> list["UserCashBalance"]:
         """The user's spend accounts (user cash balances), page by page.
 
         GraphQL: ``query GetUserCashBalances`` (``getUserCashBalances``).
@@ -2401,8 +2360,8 @@ class Client(AsyncBaseClient):
             paginate: Optional[OffsetInput].
 
         Returns:
-            list[GetUserCashBalancesGetUserCashBalances] (GraphQL ``[UserCashBalance]``;
-                never None: the operation's result is required, see queries/).
+            list[UserCashBalance] (GraphQL ``[UserCashBalance]``; never None: the
+                operation's result is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -2450,7 +2409,7 @@ class Client(AsyncBaseClient):
 
     async def get_user_cash_balance_by_id(
         self, user_cash_balance_id: UUID, **kwargs: Any
-    ) -> "GetUserCashBalanceByIdGetUserCashBalanceById":
+    ) -> "UserCashBalance":
         """One spend account by id.
 
         GraphQL: ``query GetUserCashBalanceById`` (``getUserCashBalanceById``).
@@ -2463,8 +2422,8 @@ class Client(AsyncBaseClient):
             user_cash_balance_id: UUID.
 
         Returns:
-            GetUserCashBalanceByIdGetUserCashBalanceById (GraphQL ``UserCashBalance``; never
-                None: the operation's result is required, see queries/).
+            UserCashBalance (GraphQL ``UserCashBalance``; never None: the operation's result
+                is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -2514,7 +2473,7 @@ class Client(AsyncBaseClient):
 
     async def create_user_cash_balance(
         self, input: "CreateUserCashBalanceInput", **kwargs: Any
-    ) -> "CreateUserCashBalanceCreateUserCashBalance":
+    ) -> "UserCashBalance":
         """Create a spend account.
 
         GraphQL: ``mutation CreateUserCashBalance`` (``createUserCashBalance``).
@@ -2527,8 +2486,8 @@ class Client(AsyncBaseClient):
             input: CreateUserCashBalanceInput.
 
         Returns:
-            CreateUserCashBalanceCreateUserCashBalance (GraphQL ``UserCashBalance``; never
-                None: the operation's result is required, see queries/).
+            UserCashBalance (GraphQL ``UserCashBalance``; never None: the operation's result
+                is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -2580,7 +2539,7 @@ class Client(AsyncBaseClient):
 
     async def update_user_cash_balance(
         self, input: "UpdateUserCashBalanceInput", **kwargs: Any
-    ) -> "UpdateUserCashBalanceUpdateUserCashBalance":
+    ) -> "UserCashBalance":
         """Rename a spend account (nickname of 2 to 100 characters).
 
         GraphQL: ``mutation UpdateUserCashBalance`` (``updateUserCashBalance``).
@@ -2593,8 +2552,8 @@ class Client(AsyncBaseClient):
             input: UpdateUserCashBalanceInput.
 
         Returns:
-            UpdateUserCashBalanceUpdateUserCashBalance (GraphQL ``UserCashBalance``; never
-                None: the operation's result is required, see queries/).
+            UserCashBalance (GraphQL ``UserCashBalance``; never None: the operation's result
+                is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -2755,7 +2714,7 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         filter_: Union[Optional["UserPurchaseFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> list["GetUserPurchasesGetUserPurchases"]:
+    ) -> list["UserPurchase"]:
         """The user's purchases, newest first, page by page (at most 20 per page).
 
         GraphQL: ``query GetUserPurchases`` (``getUserPurchases``).
@@ -2769,8 +2728,8 @@ class Client(AsyncBaseClient):
             filter_: Optional[UserPurchaseFilterInput].
 
         Returns:
-            list[GetUserPurchasesGetUserPurchases] (GraphQL ``[UserPurchase]``; never None:
-                the operation's result is required, see queries/).
+            list[UserPurchase] (GraphQL ``[UserPurchase]``; never None: the operation's
+                result is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -3454,7 +3413,7 @@ class Client(AsyncBaseClient):
 
     async def create_virtual_card(
         self, input: "CreateVirtualCardInput", **kwargs: Any
-    ) -> "CreateVirtualCardCreateVirtualCard":
+    ) -> "VirtualCard":
         """Create a virtual card with a spend limit (at least $5) funded by the Fluz balance or
         a bank account.
 
@@ -3469,8 +3428,8 @@ class Client(AsyncBaseClient):
             input: CreateVirtualCardInput.
 
         Returns:
-            CreateVirtualCardCreateVirtualCard (GraphQL ``VirtualCard``; never None: the
-                operation's result is required, see queries/).
+            VirtualCard (GraphQL ``VirtualCard``; never None: the operation's result is
+                required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -3602,7 +3561,7 @@ class Client(AsyncBaseClient):
 
     async def add_virtual_card_address(
         self, input: "AddVirtualCardAddressInput", **kwargs: Any
-    ) -> "AddVirtualCardAddressAddVirtualCardAddress":
+    ) -> "UserAddress":
         """Save a billing address for virtual cards.
 
         GraphQL: ``mutation AddVirtualCardAddress`` (``addVirtualCardAddress``).
@@ -3615,8 +3574,8 @@ class Client(AsyncBaseClient):
             input: AddVirtualCardAddressInput.
 
         Returns:
-            AddVirtualCardAddressAddVirtualCardAddress (GraphQL ``UserAddress``; never None:
-                the operation's result is required, see queries/).
+            UserAddress (GraphQL ``UserAddress``; never None: the operation's result is
+                required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -3666,7 +3625,7 @@ class Client(AsyncBaseClient):
 
     async def edit_virtual_card(
         self, input: "EditVirtualCardInput", **kwargs: Any
-    ) -> "EditVirtualCardEditVirtualCard":
+    ) -> "VirtualCard":
         """Change a virtual card's spend limit, lock date, nickname or funding source.
 
         GraphQL: ``mutation EditVirtualCard`` (``editVirtualCard``).
@@ -3679,8 +3638,8 @@ class Client(AsyncBaseClient):
             input: EditVirtualCardInput.
 
         Returns:
-            EditVirtualCardEditVirtualCard (GraphQL ``VirtualCard``; never None: the
-                operation's result is required, see queries/).
+            VirtualCard (GraphQL ``VirtualCard``; never None: the operation's result is
+                required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -3857,7 +3816,7 @@ class Client(AsyncBaseClient):
 
     async def reveal_virtual_card_by_virtual_card_id(
         self, virtual_card_id: UUID, **kwargs: Any
-    ) -> "RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId":
+    ) -> "RevealedVirtualCard":
         """The card number, expiry, CVV and billing address of a virtual card (personal apps;
         public apps need PCI compliance).
 
@@ -3872,9 +3831,8 @@ class Client(AsyncBaseClient):
             virtual_card_id: UUID.
 
         Returns:
-            RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId (GraphQL
-                ``RevealedVirtualCard``; never None: the operation's result is required, see
-                queries/).
+            RevealedVirtualCard (GraphQL ``RevealedVirtualCard``; never None: the
+                operation's result is required, see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -3935,7 +3893,7 @@ class Client(AsyncBaseClient):
             data
         ).reveal_virtual_card_by_virtual_card_id
 
-    async def get_wallet(self, **kwargs: Any) -> "GetWalletGetWallet":
+    async def get_wallet(self, **kwargs: Any) -> "Wallet":
         """The user's wallet: bank cards, bank accounts, PayPal accounts, blocked payment types
         and balances.
 
@@ -3947,8 +3905,8 @@ class Client(AsyncBaseClient):
         https://docs.fluz.app/docs/checking-account-balance.
 
         Returns:
-            GetWalletGetWallet (GraphQL ``Wallet``; never None: the operation's result is
-                required, see queries/).
+            Wallet (GraphQL ``Wallet``; never None: the operation's result is required, see
+                queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -4067,9 +4025,7 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetWallet.model_validate(data).get_wallet
 
-    async def get_user_addresses(
-        self, **kwargs: Any
-    ) -> list["GetUserAddressesGetUserAddresses"]:
+    async def get_user_addresses(self, **kwargs: Any) -> list["UserAddress"]:
         """The user's saved addresses (for bank cards and virtual cards).
 
         GraphQL: ``query GetUserAddresses`` (``getUserAddresses``).
@@ -4078,8 +4034,8 @@ class Client(AsyncBaseClient):
         Docs: https://docs.fluz.app/docs/bank-cards.
 
         Returns:
-            list[GetUserAddressesGetUserAddresses] (GraphQL ``[UserAddress]``; never None:
-                the operation's result is required, see queries/).
+            list[UserAddress] (GraphQL ``[UserAddress]``; never None: the operation's result
+                is required, see queries/).
 
         Raises (through fluz.FluzClient; the bare generated client raises its own errors):
             ValidationError: the input breaks a rule the client knows (nothing was sent;
@@ -4167,7 +4123,7 @@ class Client(AsyncBaseClient):
 
     async def add_bank_card(
         self, input: "AddBankCardInput", **kwargs: Any
-    ) -> "AddBankCardAddBankCard":
+    ) -> "BankCard":
         """Add a bank card as a funding source (a bank card is required as backup payment
         method before any purchase).
 
@@ -4182,8 +4138,8 @@ class Client(AsyncBaseClient):
             input: AddBankCardInput.
 
         Returns:
-            AddBankCardAddBankCard (GraphQL ``BankCard``; never None: the operation's result
-                is required, see queries/).
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -4236,7 +4192,7 @@ class Client(AsyncBaseClient):
 
     async def update_bank_card_nickname(
         self, input: "UpdateBankCardNicknameInput", **kwargs: Any
-    ) -> "UpdateBankCardNicknameUpdateBankCardNickname":
+    ) -> "BankCard":
         """Rename a bank card.
 
         GraphQL: ``mutation UpdateBankCardNickname`` (``updateBankCardNickname``).
@@ -4249,8 +4205,8 @@ class Client(AsyncBaseClient):
             input: UpdateBankCardNicknameInput.
 
         Returns:
-            UpdateBankCardNicknameUpdateBankCardNickname (GraphQL ``BankCard``; never None:
-                the operation's result is required, see queries/).
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -4306,7 +4262,7 @@ class Client(AsyncBaseClient):
 
     async def update_bank_card_preferred_merchant_category_code(
         self, input: "UpdateBankCardPreferredMerchantCategoryCodeInput", **kwargs: Any
-    ) -> "UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode":
+    ) -> "BankCard":
         """Set the merchant category code a bank card's charges use.
 
         GraphQL: ``mutation UpdateBankCardPreferredMerchantCategoryCode``
@@ -4320,9 +4276,8 @@ class Client(AsyncBaseClient):
             input: UpdateBankCardPreferredMerchantCategoryCodeInput.
 
         Returns:
-            UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode
-                (GraphQL ``BankCard``; never None: the operation's result is required, see
-                queries/).
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
@@ -4382,7 +4337,7 @@ class Client(AsyncBaseClient):
 
     async def delete_bank_card(
         self, input: "DeleteBankCardInput", **kwargs: Any
-    ) -> "DeleteBankCardDeleteBankCard":
+    ) -> "BankCard":
         """Remove a bank card (its status becomes INACTIVE).
 
         GraphQL: ``mutation DeleteBankCard`` (``deleteBankCard``).
@@ -4395,8 +4350,8 @@ class Client(AsyncBaseClient):
             input: DeleteBankCardInput.
 
         Returns:
-            DeleteBankCardDeleteBankCard (GraphQL ``BankCard``; never None: the operation's
-                result is required, see queries/).
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
 
         A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
         same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's

@@ -207,6 +207,8 @@ class FluzCodegenPlugin(Plugin):
         super().__init__(schema, config_dict)
         # generated method name -> (operation, root field name), for the docstrings
         self._operations: dict[str, tuple[OperationDefinitionNode, str]] = {}
+        # operation result alias -> the fragment class it is (see generate_result_types_module)
+        self._fragment_aliases: dict[str, str] = {}
 
     def process_schema(self, schema: GraphQLSchema) -> GraphQLSchema:
         if all(d.name != REQUIRED_DIRECTIVE for d in schema.directives):
@@ -278,6 +280,14 @@ class FluzCodegenPlugin(Plugin):
         return _LAZY_IMPORT_THEN_DOCSTRING.sub(_docstring_first, generated_code)
 
     def generate_client_module(self, module: ast.Module) -> ast.Module:
+        used = _name_fragment_classes(module, self._fragment_aliases)
+        if used:
+            module.body.insert(
+                0,
+                ast.ImportFrom(
+                    module="fragments", names=[ast.alias(n) for n in sorted(used)], level=1
+                ),
+            )
         for node in ast.walk(module):
             if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
                 continue
@@ -349,6 +359,23 @@ class FluzCodegenPlugin(Plugin):
         self, module: ast.Module, operation_definition: ExecutableDefinitionNode
     ) -> ast.Module:
         _import_if_used(module, ".money", DECIMAL_RESULT, level=1)
+        # `PurchaseGiftCardPurchaseGiftCard = GiftCardPurchase`: remembered so that the
+        # client's signatures name the fragment class (what help() and IDEs show).
+        fragments = {
+            alias.name
+            for node in module.body
+            if isinstance(node, ast.ImportFrom) and node.module == "fragments"
+            for alias in node.names
+        }
+        for node in module.body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in fragments
+            ):
+                self._fragment_aliases[node.targets[0].id] = node.value.id
         return module
 
     def generate_fragments_module(
@@ -606,6 +633,27 @@ def _docstring_first(match: re.Match[str]) -> str:
     if '"""' in text or "\\" in text:
         raise CodegenPluginError("a generated docstring contains triple quotes or a backslash")
     return f'\n{pad}"""{text}"""\n{match["imports"]}\n'
+
+
+def _name_fragment_classes(module: ast.Module, aliases: dict[str, str]) -> set[str]:
+    """Rewrite the return annotations of the client's methods from operation aliases
+    (``"PurchaseGiftCardPurchaseGiftCard"``) to the fragment classes they are
+    (``"GiftCardPurchase"``); return the fragment names now used."""
+    used: set[str] = set()
+    for node in ast.walk(module):
+        if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) or node.returns is None:
+            continue
+        for part in ast.walk(node.returns):
+            if isinstance(part, ast.Name):
+                bare = part.id.strip("'\"")
+                if bare in aliases:
+                    part.id = part.id.replace(bare, aliases[bare])
+                    used.add(aliases[bare])
+            elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+                if part.value in aliases:
+                    used.add(aliases[part.value])
+                    part.value = aliases[part.value]
+    return used
 
 
 _LABELS = ("GraphQL:", "Auth:", "Scopes:", "Docs:", "A mutation", "Build it", "Raises")
