@@ -70,3 +70,26 @@ async def test_a_query_with_a_null_list_item_names_its_index() -> None:
         with pytest.raises(ResponseDecodeError, match=r"getGiftCards\.0 is null") as caught:
             await fluz.get_gift_cards()
     assert "may have been carried out" not in caught.value.message  # a query changes nothing
+
+
+async def test_the_decode_error_quotes_no_secret_of_the_response() -> None:
+    canary = "4111111111111111"
+    payload = {
+        "virtualCardId": None,  # required: the decode fails
+        "cardNumber": canary,
+        "expiryMMYY": "12/30",
+        "cvv": "987",
+        "cardHolderName": "A B",
+        "billingAddress": None,
+    }
+    fake = FakeFluz().on(
+        "RevealVirtualCardByVirtualCardId",
+        gql({"revealVirtualCardByVirtualCardId": payload}),
+    )
+    async with fake.client() as fluz:
+        with pytest.raises(ResponseDecodeError) as caught:
+            await fluz.reveal_virtual_card_by_virtual_card_id(virtual_card_id=uuid.uuid4())
+    text = f"{caught.value} {caught.value!r} {caught.value.ids}"
+    assert "revealVirtualCardByVirtualCardId.virtualCardId is null" in text
+    assert canary not in text
+    assert "987" not in text
