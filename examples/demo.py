@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -101,13 +102,11 @@ async def _steps(demo: Demo, fluz: FluzClient, args: argparse.Namespace) -> None
         demo.show("token", "minted (never printed)")
 
     with demo.step(2, f"merchants, and the best offer for {args.slug} at ${args.amount:.2f}"):
-        merchants = await fluz.get_merchants(paginate=OffsetInput(limit=5)) or []
-        demo.show("catalog (page 1)", ", ".join(f"{m.name}" for m in merchants if m))
+        merchants = await fluz.get_merchants(paginate=OffsetInput(limit=5))
+        demo.show("catalog (page 1)", ", ".join(f"{m.name}" for m in merchants))
         offer = await fluz.get_offer_quote(
-            input=GetOfferQuoteInput(merchantSlug=args.slug, denomination=args.amount)
+            input=GetOfferQuoteInput(merchant_slug=args.slug, denomination=args.amount)
         )
-        if offer is None or offer.offer_id is None:
-            raise SystemExit(f"no offer for {args.slug} at ${args.amount:.2f}")
         rates = (offer.offer_rates or [None])[0]
         demo.show("best offer", f"{offer.offer_id} ({offer.type_.value if offer.type_ else '?'})")
         if rates is not None:
@@ -118,25 +117,22 @@ async def _steps(demo: Demo, fluz: FluzClient, args: argparse.Namespace) -> None
 
     def purchase_input() -> PurchaseGiftCardInput:
         return PurchaseGiftCardInput(
-            idempotencyKey=key,
-            offerId=offer.offer_id,
-            exclusiveRateId=offer.exclusive_rate_id,
+            idempotency_key=key,
+            offer_id=offer.offer_id,
+            exclusive_rate_id=offer.exclusive_rate_id,
             amount=args.amount,
         )
 
     with demo.step(3, "buy the gift card (paid from the Fluz balance)"):
         purchase = await fluz.purchase_gift_card(input=purchase_input())
-        assert purchase is not None
-        assert purchase.gift_card is not None
         gift_card_id = purchase.gift_card.gift_card_id
-        assert gift_card_id is not None
         balance_after = await _balance(fluz)
         info = response_info(purchase)
         demo.show("purchase id", purchase.purchase_id)
         demo.show("display id", purchase.purchase_display_id)
         demo.show("gift card id", gift_card_id)
         demo.show("idempotency key", key)
-        demo.show("request id", info.request_id if info else "-")
+        demo.show("request id", info.request_id)
         demo.show("Fluz balance", f"{_money(balance_before)} -> {_money(balance_after)}")
 
     with demo.step(4, "reveal: poll until the details exist (0.3 s, then doubling)"):
@@ -151,7 +147,6 @@ async def _steps(demo: Demo, fluz: FluzClient, args: argparse.Namespace) -> None
 
     with demo.step(5, "replay the purchase with the same idempotency key"):
         replay = await fluz.purchase_gift_card(input=purchase_input())
-        assert replay is not None
         balance_replayed = await _balance(fluz)
         demo.show("purchase id", replay.purchase_id)
         demo.show("Fluz balance", f"{_money(balance_after)} -> {_money(balance_replayed)}")
@@ -184,7 +179,9 @@ def _expiry(expires: datetime | None) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--slug", default="starbucks", help="merchant (default %(default)s)")
-    parser.add_argument("--amount", type=float, default=25.0, help="USD (default %(default)s)")
+    parser.add_argument(
+        "--amount", type=Decimal, default=Decimal("25.00"), help="USD (default %(default)s)"
+    )
     parser.add_argument("--show-secrets", action="store_true", help="print code and PIN")
     parser.add_argument(
         "--reveal-delay",

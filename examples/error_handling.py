@@ -85,31 +85,28 @@ async def main() -> None:
         await attempt(
             "negative amount",  # refused by the client, nothing is sent
             lambda: fluz.purchase_gift_card(
-                input=PurchaseGiftCardInput(merchantSlug="amazon", amount=-5)
+                input=PurchaseGiftCardInput(merchant_slug="amazon", amount=-5)
             ),
         )
         await attempt(
             "unknown merchant",  # refused by Fluz (AR-0001)
             lambda: fluz.purchase_gift_card(
-                input=PurchaseGiftCardInput(merchantSlug="no-such-merchant", amount=5)
+                input=PurchaseGiftCardInput(merchant_slug="no-such-merchant", amount=5)
             ),
         )
         await attempt(
             "unknown recipient",
             lambda: fluz.lookup_user(input=UserLookupInput(email="nobody@example.invalid")),
         )
-        first = PurchaseGiftCardInput(idempotencyKey=key, merchantSlug="amazon", amount=5)
+        first = PurchaseGiftCardInput(idempotency_key=key, merchant_slug="amazon", amount=5)
         purchase = await fluz.purchase_gift_card(input=first)
         await attempt(
             "key reused",  # same key, different amount
             lambda: fluz.purchase_gift_card(
-                input=PurchaseGiftCardInput(idempotencyKey=key, merchantSlug="amazon", amount=6)
+                input=PurchaseGiftCardInput(idempotency_key=key, merchant_slug="amazon", amount=6)
             ),
         )
-        assert purchase is not None
-        assert purchase.gift_card is not None
         card_id = purchase.gift_card.gift_card_id
-        assert card_id is not None
         await attempt("reveal deadline", lambda: fluz.reveal_gift_card(card_id, timeout=0.05))
 
     async with FluzClient(api_key="not-the-api-key") as wrong_key:
@@ -119,7 +116,7 @@ async def main() -> None:
         await attempt(
             "missing scope",
             lambda: read_only.purchase_gift_card(
-                input=PurchaseGiftCardInput(merchantSlug="amazon", amount=5)
+                input=PurchaseGiftCardInput(merchant_slug="amazon", amount=5)
             ),
         )
 

@@ -8,6 +8,8 @@ and ``fluz.paginate()`` fetch page after page as you iterate and stop after a sh
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import anyio
 from fluz_graphql.enums import GiftCardStatus
 from fluz_graphql.input_types import OffsetInput
@@ -23,9 +25,9 @@ async def main() -> None:
 
         # Purchases, newest first, 5 per request: the next page is fetched only when the
         # loop gets there, so breaking out early saves requests.
-        count, total = 0, 0.0
+        count, total = 0, Decimal(0)  # amounts are Decimal: exact cents
         async for purchase in fluz.iter_user_purchases(page_size=5):
-            count, total = count + 1, total + (purchase.purchase_amount or 0)
+            count, total = count + 1, total + purchase.purchase_amount
             if count <= 3:
                 print(f"  {purchase.purchase_display_id}  ${purchase.purchase_amount:.2f}")
         print(f"purchases: {count}, total ${total:.2f}")
@@ -35,8 +37,8 @@ async def main() -> None:
         print(f"merchants named like 'Store': {len(stores)}")
 
         # Or one page at a time, when you keep the offset yourself (e.g. in a web UI).
-        page = await fluz.get_merchants(paginate=OffsetInput(limit=10, offset=10)) or []
-        print(f"merchants 11-20: {', '.join(m.name or '?' for m in page if m)}")
+        page = await fluz.get_merchants(paginate=OffsetInput(limit=10, offset=10))
+        print(f"merchants 11-20: {', '.join(m.name or '?' for m in page)}")
 
 
 if __name__ == "__main__":

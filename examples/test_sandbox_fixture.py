@@ -11,6 +11,7 @@ every test (one server per session, so a test costs a reset, not a start). The
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 from fluz_graphql.input_types import PurchaseGiftCardInput
@@ -22,9 +23,11 @@ pytestmark = pytest.mark.anyio  # anyio runs them on asyncio, and on trio when i
 
 
 # --- the code under test: a piece of your service --------------------------------------
-async def send_reward(fluz: FluzClient, slug: str, amount: float) -> str:
+async def send_reward(fluz: FluzClient, slug: str, amount: Decimal | int) -> str:
     """Buy a gift card and return its code (your service would email it)."""
-    result = await fluz.purchase_and_reveal(PurchaseGiftCardInput(merchantSlug=slug, amount=amount))
+    result = await fluz.purchase_and_reveal(
+        PurchaseGiftCardInput(merchant_slug=slug, amount=amount)
+    )
     assert result.details.code is not None
     return result.details.code
 
@@ -73,7 +76,7 @@ async def test_a_lost_response_never_charges_twice(
 async def test_slow_card_details_time_out(fluz: FluzClient) -> None:
     with pytest.raises(RevealTimeoutError) as caught:
         await fluz.purchase_and_reveal(
-            PurchaseGiftCardInput(merchantSlug="amazon", amount=5), timeout=0.2
+            PurchaseGiftCardInput(merchant_slug="amazon", amount=5), timeout=0.2
         )
     # The purchase went through: the error carries it, so the service can reveal later.
     assert caught.value.purchase is not None

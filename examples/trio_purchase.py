@@ -16,11 +16,8 @@ from fluz import FluzClient, GiftCardDetails
 
 async def buy_and_reveal(fluz: FluzClient, slug: str, results: list[GiftCardDetails]) -> None:
     purchase = await fluz.purchase_gift_card(
-        input=PurchaseGiftCardInput(merchantSlug=slug, amount=25)
+        input=PurchaseGiftCardInput(merchant_slug=slug, amount=25)
     )
-    assert purchase is not None
-    assert purchase.gift_card is not None
-    assert purchase.gift_card.gift_card_id is not None
     # Trio's own cancellation works too: the poll stops cleanly when the deadline hits.
     with trio.fail_after(60):
         details = await fluz.reveal_gift_card(purchase.gift_card.gift_card_id)

@@ -104,7 +104,10 @@ def test_sandbox_command_has_help(cli: Cli) -> None:
     [
         ((), "usage: fluz"),
         (("reveal", "not-a-uuid"), "not a UUID"),
-        (("quote", "amazon", "-5"), "not a positive amount"),
+        (("quote", "amazon", "-5"), "'-5' must be greater than 0"),
+        # Dollars, by the client's money rule: the message says dollars, never cents.
+        (("quote", "amazon", "1.005"), "not an amount in dollars: '1.005' must have at most 2"),
+        (("purchase", "amazon", "ten"), "not an amount in dollars: 'ten'"),
         (
             ("purchase", "amazon", "5", "--bank-card", UNKNOWN_ID, "--paypal", UNKNOWN_ID),
             "not allowed",

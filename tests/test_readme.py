@@ -93,6 +93,57 @@ def test_pytest_block_passes(block: Block, tmp_path: Path) -> None:
     assert " passed" in done.stdout.splitlines()[-1]
 
 
+EXAMPLES = README.parent / "examples"
+_WRAPPER = "async def _readme_block() -> None:  # top-level await, as the blocks run\n"
+
+
+def test_python_blocks_and_examples_type_check_under_mypy_strict(tmp_path: Path) -> None:
+    """What a user's ``mypy --strict`` says about code copied from the README or examples/.
+
+    A block that runs with top-level ``await`` is checked as the body of an async function
+    (mypy rejects ``async with`` outside one); pytest blocks are checked as the modules they
+    are. Errors are reported at their README line.
+    """
+    origin: dict[str, tuple[int, int]] = {}  # file name -> (first README line, line offset)
+    for block in PYTHON:
+        name = f"readme_line_{block.line}.py"
+        if block.mode == "run":
+            body = "".join(f"    {line}\n" if line else "\n" for line in block.code.splitlines())
+            (tmp_path / name).write_text(_WRAPPER + body)
+            origin[name] = (block.line, 1)
+        else:
+            (tmp_path / name).write_text(block.code)
+            origin[name] = (block.line, 0)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--config-file=/dev/null",  # a user's mypy: not our project's configuration
+            f"--cache-dir={tmp_path / '.mypy_cache'}",
+            str(tmp_path),
+            str(EXAMPLES),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+
+    def locate(line: str) -> str:
+        match = re.match(r"(?P<path>[^:]+):(?P<line>\d+):(?P<rest>.*)", line)
+        if not match or Path(match["path"]).name not in origin:
+            return line
+        first, offset = origin[Path(match["path"]).name]
+        return f"README.md:{first + int(match['line']) - 1 - offset}:{match['rest']}"
+
+    errors = [locate(line) for line in done.stdout.splitlines() if line.strip()]
+    assert errors == [], "\n".join(errors)
+    assert done.returncode == 0, done.stderr
+
+
 def test_blocks_are_recognised_and_few_are_skipped() -> None:
     modes = [b.mode for b in PYTHON]
     assert set(modes) <= {"run", "pytest", "skip"}

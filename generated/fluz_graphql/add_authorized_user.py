@@ -11,7 +11,7 @@ from .enums import UACRoleStatusType, UACRoleType
 
 
 class AddAuthorizedUser(BaseModel):
-    add_authorized_user: Optional["AddAuthorizedUserAddAuthorizedUser"] = Field(
+    add_authorized_user: "AddAuthorizedUserAddAuthorizedUser" = Field(
         alias="addAuthorizedUser"
     )
 

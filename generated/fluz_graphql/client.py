@@ -10,60 +10,52 @@ from .scalars import serialize_uuid
 
 if TYPE_CHECKING:
     from .add_authorized_user import AddAuthorizedUserAddAuthorizedUser
-    from .add_bank_card import AddBankCardAddBankCard
-    from .add_virtual_card_address import AddVirtualCardAddressAddVirtualCardAddress
-    from .approve_approval_request import ApproveApprovalRequestApproveApprovalRequest
     from .base_model import UnsetType
     from .close_user_cash_balance import CloseUserCashBalanceCloseUserCashBalance
     from .complete_plaid_link import CompletePlaidLinkCompletePlaidLink
-    from .create_plaid_link_address import CreatePlaidLinkAddressCreatePlaidLinkAddress
     from .create_plaid_link_token import CreatePlaidLinkTokenCreatePlaidLinkToken
     from .create_transfer import CreateTransferCreateTransfer
-    from .create_user_cash_balance import CreateUserCashBalanceCreateUserCashBalance
-    from .create_virtual_card import CreateVirtualCardCreateVirtualCard
     from .create_virtual_card_bulk_order import (
         CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder,
     )
-    from .decline_approval_request import DeclineApprovalRequestDeclineApprovalRequest
-    from .delete_bank_card import DeleteBankCardDeleteBankCard
     from .deposit_cash_balance import DepositCashBalanceDepositCashBalance
-    from .edit_virtual_card import EditVirtualCardEditVirtualCard
     from .enums import GiftCardStatus, ScopeType, UACRoleStatusType, UACRoleType
-    from .generate_user_access_token import (
-        GenerateUserAccessTokenGenerateUserAccessToken,
+    from .fragments import (
+        Account,
+        ApprovalDecision,
+        ApprovalRequestSubmission,
+        BankCard,
+        GiftCard,
+        GiftCardPurchase,
+        GiftCardRedemption,
+        MerchantWithOffers,
+        Offer,
+        PlaidBankAccount,
+        PlaidBankBalance,
+        RevealedVirtualCard,
+        UserAccessToken,
+        UserAddress,
+        UserCashBalance,
+        UserPurchase,
+        VirtualCard,
+        Wallet,
     )
-    from .get_accounts_by_user_id import GetAccountsByUserIdGetAccountsByUserId
     from .get_application_users import GetApplicationUsersGetApplicationUsers
     from .get_approval_requests import GetApprovalRequestsApprovalRequests
     from .get_authorized_users import GetAuthorizedUsersAuthorizedUsers
     from .get_bins import GetBinsBins
-    from .get_gift_cards import GetGiftCardsGetGiftCards
     from .get_mcc_list import GetMccListGetMccList
-    from .get_merchants import GetMerchantsGetMerchants
-    from .get_offer_quote import GetOfferQuoteGetOfferQuote
-    from .get_plaid_bank_account_balance import (
-        GetPlaidBankAccountBalanceGetPlaidBankAccountBalance,
-    )
     from .get_plaid_bank_account_spend_power import (
         GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower,
     )
-    from .get_plaid_bank_accounts import GetPlaidBankAccountsGetPlaidBankAccounts
-    from .get_plaid_bank_balances import GetPlaidBankBalancesGetPlaidBankBalances
     from .get_plaid_bank_transactions import (
         GetPlaidBankTransactionsGetPlaidBankTransactions,
     )
     from .get_transactions import GetTransactionsGetTransactions
-    from .get_user_addresses import GetUserAddressesGetUserAddresses
-    from .get_user_cash_balance_by_id import (
-        GetUserCashBalanceByIdGetUserCashBalanceById,
-    )
-    from .get_user_cash_balances import GetUserCashBalancesGetUserCashBalances
-    from .get_user_purchases import GetUserPurchasesGetUserPurchases
     from .get_virtual_card_bulk_order_status import (
         GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus,
     )
     from .get_virtual_card_offers import GetVirtualCardOffersGetVirtualCardOffers
-    from .get_wallet import GetWalletGetWallet
     from .input_types import (
         AddBankCardInput,
         AddVirtualCardAddressInput,
@@ -107,40 +99,18 @@ if TYPE_CHECKING:
     from .lock_virtual_card import LockVirtualCardLockVirtualCard
     from .lookup_business import LookupBusinessLookupBusiness
     from .lookup_user import LookupUserLookupUser
-    from .purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
-    from .refresh_plaid_bank_account_balance import (
-        RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance,
-    )
     from .refresh_plaid_bank_connections import (
         RefreshPlaidBankConnectionsRefreshPlaidBankConnections,
     )
-    from .refresh_user_access_token import RefreshUserAccessTokenRefreshUserAccessToken
     from .register_user import RegisterUserRegisterUser
     from .remove_authorized_user import RemoveAuthorizedUserRemoveAuthorizedUser
-    from .request_account_transfer import RequestAccountTransferRequestAccountTransfer
-    from .request_internal_transfer import (
-        RequestInternalTransferRequestInternalTransfer,
-    )
-    from .request_reimbursement import RequestReimbursementRequestReimbursement
-    from .request_virtual_card import RequestVirtualCardRequestVirtualCard
-    from .reveal_gift_card_by_gift_card_id import (
-        RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId,
-    )
-    from .reveal_virtual_card_by_virtual_card_id import (
-        RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId,
-    )
     from .transfer_internal_balance import (
         TransferInternalBalanceTransferInternalBalance,
     )
     from .unlock_virtual_card import UnlockVirtualCardUnlockVirtualCard
-    from .update_bank_card_nickname import UpdateBankCardNicknameUpdateBankCardNickname
-    from .update_bank_card_preferred_merchant_category_code import (
-        UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode,
-    )
     from .update_transaction_metadata import (
         UpdateTransactionMetadataUpdateTransactionMetadata,
     )
-    from .update_user_cash_balance import UpdateUserCashBalanceUpdateUserCashBalance
     from .withdraw_cash_balance import WithdrawCashBalanceWithdrawCashBalance
 
 
@@ -151,7 +121,32 @@ def gql(q: str) -> str:
 class Client(AsyncBaseClient):
     async def get_approval_requests(
         self, **kwargs: Any
-    ) -> Optional[list[Optional["GetApprovalRequestsApprovalRequests"]]]:
+    ) -> list["GetApprovalRequestsApprovalRequests"]:
+        """The account's open (PENDING) approval requests.
+
+        GraphQL: ``query GetApprovalRequests`` (``approvalRequests``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_APPROVALS.
+        Docs: https://docs.fluz.app/docs/overview-1.
+
+        Returns:
+            list[GetApprovalRequestsApprovalRequests] (GraphQL ``[ApprovalRequest]``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_approval_requests import GetApprovalRequests
 
         query = gql("""
@@ -177,17 +172,49 @@ class Client(AsyncBaseClient):
 
     async def request_virtual_card(
         self, input: "RequestVirtualCardInput", **kwargs: Any
-    ) -> Optional["RequestVirtualCardRequestVirtualCard"]:
+    ) -> "ApprovalRequestSubmission":
+        """Ask the account's approvers for a virtual card (an approval request).
+
+        GraphQL: ``mutation RequestVirtualCard`` (``requestVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_VIRTUAL_CARD.
+        Docs: https://docs.fluz.app/docs/request-virtual-card-approval.
+
+        Args:
+            input: RequestVirtualCardInput.
+
+        Returns:
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_virtual_card import RequestVirtualCard
 
         query = gql("""
             mutation RequestVirtualCard($input: RequestVirtualCardInput!) {
               requestVirtualCard(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -208,17 +235,49 @@ class Client(AsyncBaseClient):
 
     async def request_reimbursement(
         self, input: "RequestReimbursementInput", **kwargs: Any
-    ) -> Optional["RequestReimbursementRequestReimbursement"]:
+    ) -> "ApprovalRequestSubmission":
+        """Ask the account's approvers for a reimbursement between spend accounts.
+
+        GraphQL: ``mutation RequestReimbursement`` (``requestReimbursement``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_REIMBURSEMENT.
+        Docs: https://docs.fluz.app/docs/request-reimbursement-approval.
+
+        Args:
+            input: RequestReimbursementInput.
+
+        Returns:
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_reimbursement import RequestReimbursement
 
         query = gql("""
             mutation RequestReimbursement($input: RequestReimbursementInput!) {
               requestReimbursement(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -239,17 +298,49 @@ class Client(AsyncBaseClient):
 
     async def request_internal_transfer(
         self, input: "RequestInternalTransferInput", **kwargs: Any
-    ) -> Optional["RequestInternalTransferRequestInternalTransfer"]:
+    ) -> "ApprovalRequestSubmission":
+        """Ask the account's approvers for a transfer between spend accounts.
+
+        GraphQL: ``mutation RequestInternalTransfer`` (``requestInternalTransfer``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_INTERNAL_TRANSFER.
+        Docs: https://docs.fluz.app/docs/request-internal-transfer-approval.
+
+        Args:
+            input: RequestInternalTransferInput.
+
+        Returns:
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_internal_transfer import RequestInternalTransfer
 
         query = gql("""
             mutation RequestInternalTransfer($input: RequestInternalTransferInput!) {
               requestInternalTransfer(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -270,17 +361,49 @@ class Client(AsyncBaseClient):
 
     async def request_account_transfer(
         self, input: "RequestAccountTransferInput", **kwargs: Any
-    ) -> Optional["RequestAccountTransferRequestAccountTransfer"]:
+    ) -> "ApprovalRequestSubmission":
+        """Ask the account's approvers for a transfer to another account.
+
+        GraphQL: ``mutation RequestAccountTransfer`` (``requestAccountTransfer``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REQUEST_ACCOUNT_TRANSFER.
+        Docs: https://docs.fluz.app/docs/request-account-transfer-approval.
+
+        Args:
+            input: RequestAccountTransferInput.
+
+        Returns:
+            ApprovalRequestSubmission (GraphQL ``ApprovalRequestSubmission``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .request_account_transfer import RequestAccountTransfer
 
         query = gql("""
             mutation RequestAccountTransfer($input: RequestAccountTransferInput!) {
               requestAccountTransfer(input: $input) {
-                ...ApprovalRequestSubmissionFields
+                ...ApprovalRequestSubmission
               }
             }
 
-            fragment ApprovalRequestSubmissionFields on ApprovalRequestSubmission {
+            fragment ApprovalRequestSubmission on ApprovalRequestSubmission {
               success
               messageId
               error {
@@ -301,17 +424,49 @@ class Client(AsyncBaseClient):
 
     async def approve_approval_request(
         self, approval_id: UUID, **kwargs: Any
-    ) -> Optional["ApproveApprovalRequestApproveApprovalRequest"]:
+    ) -> "ApprovalDecision":
+        """Approve an open approval request.
+
+        GraphQL: ``mutation ApproveApprovalRequest`` (``approveApprovalRequest``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_APPROVALS.
+        Docs: https://docs.fluz.app/docs/overview-1.
+
+        Args:
+            approval_id: UUID.
+
+        Returns:
+            ApprovalDecision (GraphQL ``ApprovalDecisionResult``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .approve_approval_request import ApproveApprovalRequest
 
         query = gql("""
             mutation ApproveApprovalRequest($approvalId: UUID!) {
               approveApprovalRequest(approvalId: $approvalId) {
-                ...ApprovalDecisionFields
+                ...ApprovalDecision
               }
             }
 
-            fragment ApprovalDecisionFields on ApprovalDecisionResult {
+            fragment ApprovalDecision on ApprovalDecisionResult {
               success
               approvalId
               action
@@ -329,17 +484,49 @@ class Client(AsyncBaseClient):
 
     async def decline_approval_request(
         self, approval_id: UUID, **kwargs: Any
-    ) -> Optional["DeclineApprovalRequestDeclineApprovalRequest"]:
+    ) -> "ApprovalDecision":
+        """Decline an open approval request.
+
+        GraphQL: ``mutation DeclineApprovalRequest`` (``declineApprovalRequest``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_APPROVALS.
+        Docs: https://docs.fluz.app/docs/overview-1.
+
+        Args:
+            approval_id: UUID.
+
+        Returns:
+            ApprovalDecision (GraphQL ``ApprovalDecisionResult``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .decline_approval_request import DeclineApprovalRequest
 
         query = gql("""
             mutation DeclineApprovalRequest($approvalId: UUID!) {
               declineApprovalRequest(approvalId: $approvalId) {
-                ...ApprovalDecisionFields
+                ...ApprovalDecision
               }
             }
 
-            fragment ApprovalDecisionFields on ApprovalDecisionResult {
+            fragment ApprovalDecision on ApprovalDecisionResult {
               success
               approvalId
               action
@@ -355,7 +542,30 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return DeclineApprovalRequest.model_validate(data).decline_approval_request
 
-    async def marco(self, **kwargs: Any) -> Optional[str]:
+    async def marco(self, **kwargs: Any) -> str:
+        """Health check: answers "polo" when the API is reachable and the credentials work.
+
+        GraphQL: ``query Marco`` (``marco``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/using-the-fluz-api.
+
+        Returns:
+            str (GraphQL ``String``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .marco import Marco
 
         query = gql("""
@@ -370,9 +580,30 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return Marco.model_validate(data).marco
 
-    async def get_application_scopes(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["ScopeType"]]]:
+    async def get_application_scopes(self, **kwargs: Any) -> list["ScopeType"]:
+        """The scopes granted to this application.
+
+        GraphQL: ``query GetApplicationScopes`` (``getApplicationScopes``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://fluz.app/api-reference.
+
+        Returns:
+            list[ScopeType] (GraphQL ``[ScopeType]``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_application_scopes import GetApplicationScopes
 
         query = gql("""
@@ -394,7 +625,33 @@ class Client(AsyncBaseClient):
         self,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetApplicationUsersGetApplicationUsers"]]]:
+    ) -> list["GetApplicationUsersGetApplicationUsers"]:
+        """The users who connected this application, page by page (at most 20 per page).
+
+        GraphQL: ``query GetApplicationUsers`` (``getApplicationUsers``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/authorization-user-accounts.
+
+        Args:
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            list[GetApplicationUsersGetApplicationUsers] (GraphQL ``[ApplicationUser]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_application_users import GetApplicationUsers
 
         query = gql("""
@@ -403,12 +660,12 @@ class Client(AsyncBaseClient):
                 userId
                 scopes
                 accounts {
-                  ...AccountFields
+                  ...Account
                 }
               }
             }
 
-            fragment AccountFields on Account {
+            fragment Account on Account {
               accountId
               type
               accountName
@@ -440,17 +697,43 @@ class Client(AsyncBaseClient):
 
     async def get_accounts_by_user_id(
         self, user_id: UUID, **kwargs: Any
-    ) -> Optional[list[Optional["GetAccountsByUserIdGetAccountsByUserId"]]]:
+    ) -> list["Account"]:
+        """The accounts (and their seats) of a user of this application.
+
+        GraphQL: ``query GetAccountsByUserId`` (``getAccountsByUserId``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://fluz.app/api-reference.
+
+        Args:
+            user_id: UUID.
+
+        Returns:
+            list[Account] (GraphQL ``[Account]``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_accounts_by_user_id import GetAccountsByUserId
 
         query = gql("""
             query GetAccountsByUserId($userId: UUID!) {
               getAccountsByUserId(userId: $userId) {
-                ...AccountFields
+                ...Account
               }
             }
 
-            fragment AccountFields on Account {
+            fragment Account on Account {
               accountId
               type
               accountName
@@ -487,7 +770,42 @@ class Client(AsyncBaseClient):
         scopes: list["ScopeType"],
         seat_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional["GenerateUserAccessTokenGenerateUserAccessToken"]:
+    ) -> "UserAccessToken":
+        """Mint a user access token for a user, account (and seat) with the given scopes.
+        FluzClient does this itself; call it directly only to manage tokens yourself.
+
+        GraphQL: ``mutation GenerateUserAccessToken`` (``generateUserAccessToken``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/generate-a-user-access-token,
+        https://docs.fluz.app/docs/fluz-api-explorer.
+
+        Args:
+            user_id: UUID.
+            account_id: UUID.
+            scopes: list[ScopeType].
+            seat_id: Optional[UUID].
+
+        Returns:
+            UserAccessToken (GraphQL ``UserAccessToken``; never None: the operation's result
+                is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .generate_user_access_token import GenerateUserAccessToken
 
         query = gql("""
@@ -498,11 +816,11 @@ class Client(AsyncBaseClient):
                 scopes: $scopes
                 seatId: $seatId
               ) {
-                ...UserAccessTokenFields
+                ...UserAccessToken
               }
             }
 
-            fragment UserAccessTokenFields on UserAccessToken {
+            fragment UserAccessToken on UserAccessToken {
               token
               accessToken
               refreshToken
@@ -526,17 +844,48 @@ class Client(AsyncBaseClient):
 
     async def refresh_user_access_token(
         self, refresh_token: str, **kwargs: Any
-    ) -> Optional["RefreshUserAccessTokenRefreshUserAccessToken"]:
+    ) -> "UserAccessToken":
+        """A new user access token with the same scopes, from a refresh token. FluzClient does
+        this itself ahead of the token's expiry.
+
+        GraphQL: ``mutation RefreshUserAccessToken`` (``refreshUserAccessToken``).
+        Auth: Basic, the application's API key (FluzClient sends it for this operation).
+        Docs: https://docs.fluz.app/docs/refresh-an-expired-user-access-token.
+
+        Args:
+            refresh_token: str.
+
+        Returns:
+            UserAccessToken (GraphQL ``UserAccessToken``; never None: the operation's result
+                is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .refresh_user_access_token import RefreshUserAccessToken
 
         query = gql("""
             mutation RefreshUserAccessToken($refreshToken: String!) {
               refreshUserAccessToken(refreshToken: $refreshToken) {
-                ...UserAccessTokenFields
+                ...UserAccessToken
               }
             }
 
-            fragment UserAccessTokenFields on UserAccessToken {
+            fragment UserAccessToken on UserAccessToken {
               token
               accessToken
               refreshToken
@@ -558,7 +907,36 @@ class Client(AsyncBaseClient):
         email: Union[Optional[str], "UnsetType"] = UNSET,
         phone: Union[Optional[str], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetAuthorizedUsersAuthorizedUsers"]]]:
+    ) -> list["GetAuthorizedUsersAuthorizedUsers"]:
+        """The account's authorized users (OWNER excluded), optionally by email or phone.
+
+        GraphQL: ``query GetAuthorizedUsers`` (``authorizedUsers``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: VIEW_SUBUSERS.
+        Docs: https://docs.fluz.app/docs/query-auth-users.
+
+        Args:
+            email: Optional[str].
+            phone: Optional[str].
+
+        Returns:
+            list[GetAuthorizedUsersAuthorizedUsers] (GraphQL ``[AuthorizedUser]``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_authorized_users import GetAuthorizedUsers
 
         query = gql("""
@@ -592,7 +970,44 @@ class Client(AsyncBaseClient):
         status: Union[Optional["UACRoleStatusType"], "UnsetType"] = UNSET,
         send_invite: Union[Optional[bool], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional["AddAuthorizedUserAddAuthorizedUser"]:
+    ) -> "AddAuthorizedUserAddAuthorizedUser":
+        """Invite an authorized user to the account with roles (OWNER not allowed); give email
+        or phone.
+
+        GraphQL: ``mutation AddAuthorizedUser`` (``addAuthorizedUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_SUBUSERS.
+        Docs: https://docs.fluz.app/docs/create-auth-user.
+
+        Args:
+            roles: list[UACRoleType].
+            email: Optional[str].
+            phone: Optional[str].
+            status: Optional[UACRoleStatusType].
+            send_invite: Optional[bool].
+
+        Returns:
+            AddAuthorizedUserAddAuthorizedUser (GraphQL ``AddAuthorizedUserResult``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .add_authorized_user import AddAuthorizedUser
 
         query = gql("""
@@ -634,7 +1049,40 @@ class Client(AsyncBaseClient):
 
     async def remove_authorized_user(
         self, auth_user_id: UUID, **kwargs: Any
-    ) -> Optional["RemoveAuthorizedUserRemoveAuthorizedUser"]:
+    ) -> "RemoveAuthorizedUserRemoveAuthorizedUser":
+        """Remove an authorized user from the account.
+
+        GraphQL: ``mutation RemoveAuthorizedUser`` (``removeAuthorizedUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_SUBUSERS.
+        Docs: https://docs.fluz.app/docs/remove-auth-user.
+
+        Args:
+            auth_user_id: UUID.
+
+        Returns:
+            RemoveAuthorizedUserRemoveAuthorizedUser (GraphQL
+                ``RemoveAuthorizedUserResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .remove_authorized_user import RemoveAuthorizedUser
 
         query = gql("""
@@ -669,7 +1117,43 @@ class Client(AsyncBaseClient):
         email_address: str,
         date_of_birth: str,
         **kwargs: Any,
-    ) -> Optional["RegisterUserRegisterUser"]:
+    ) -> "RegisterUserRegisterUser":
+        """Register a new Fluz user (restricted: needs Fluz's permission).
+
+        GraphQL: ``mutation RegisterUser`` (``registerUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/user-registration.
+
+        Args:
+            first_name: str.
+            last_name: str.
+            phone_number: str.
+            region_code: str.
+            email_address: str.
+            date_of_birth: str.
+
+        Returns:
+            RegisterUserRegisterUser (GraphQL ``RegisterUserResult``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .register_user import RegisterUser
 
         query = gql("""
@@ -710,7 +1194,37 @@ class Client(AsyncBaseClient):
         user_cash_balance_id: Union[Optional[UUID], "UnsetType"] = UNSET,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetGiftCardsGetGiftCards"]]]:
+    ) -> list["GiftCard"]:
+        """The user's gift cards, optionally by status or spend account, page by page.
+
+        GraphQL: ``query GetGiftCards`` (``getGiftCards``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PURCHASES.
+        Docs: https://docs.fluz.app/docs/viewing-gift-card-id.
+
+        Args:
+            status: Optional[list[GiftCardStatus]].
+            user_cash_balance_id: Optional[UUID].
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            list[GiftCard] (GraphQL ``[GiftCard]``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_gift_cards import GetGiftCards
 
         query = gql("""
@@ -720,11 +1234,11 @@ class Client(AsyncBaseClient):
                 userCashBalanceId: $userCashBalanceId
                 paginate: $paginate
               ) {
-                ...GiftCardFields
+                ...GiftCard
               }
             }
 
-            fragment GiftCardFields on GiftCard {
+            fragment GiftCard on GiftCard {
               giftCardId
               purchaserUserId
               status
@@ -732,11 +1246,11 @@ class Client(AsyncBaseClient):
               createdAt
               termsAndConditions
               merchant {
-                ...MerchantFields
+                ...Merchant
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
@@ -755,17 +1269,52 @@ class Client(AsyncBaseClient):
 
     async def purchase_gift_card(
         self, input: "PurchaseGiftCardInput", **kwargs: Any
-    ) -> Optional["PurchaseGiftCardPurchaseGiftCard"]:
+    ) -> "GiftCardPurchase":
+        """Buy a gift card: from the merchant's best offer (merchantSlug) or a given offer
+        (offerId), paid from the Fluz balance and/or one funding source. The card's code,
+        PIN or URL arrive later: reveal it with revealGiftCardByGiftCardId
+        (FluzClient.reveal_gift_card polls with backoff; purchase_and_reveal does both).
+
+        GraphQL: ``mutation PurchaseGiftCard`` (``purchaseGiftCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: PURCHASE_GIFTCARD.
+        Docs: https://docs.fluz.app/docs/purchasing-gift-cards.
+
+        Args:
+            input: PurchaseGiftCardInput.
+
+        Returns:
+            GiftCardPurchase (GraphQL ``UserPurchase``; never None: the operation's result
+                is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .purchase_gift_card import PurchaseGiftCard
 
         query = gql("""
             mutation PurchaseGiftCard($input: PurchaseGiftCardInput!) {
               purchaseGiftCard(input: $input) {
-                ...UserPurchaseFields
+                ...GiftCardPurchase
               }
             }
 
-            fragment GiftCardFields on GiftCard {
+            fragment GiftCard on GiftCard {
               giftCardId
               purchaserUserId
               status
@@ -773,17 +1322,24 @@ class Client(AsyncBaseClient):
               createdAt
               termsAndConditions
               merchant {
-                ...MerchantFields
+                ...Merchant
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment GiftCardPurchase on UserPurchase {
+              ...UserPurchase
+              giftCard {
+                ...GiftCard
+              }
+            }
+
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
             }
 
-            fragment UserPurchaseFields on UserPurchase {
+            fragment UserPurchase on UserPurchase {
               purchaseId
               purchaseDisplayId
               purchaseBankCardId
@@ -797,14 +1353,14 @@ class Client(AsyncBaseClient):
               transactionCategory
               attachmentUrl
               giftCard {
-                ...GiftCardFields
+                ...GiftCard
               }
               virtualCard {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -849,16 +1405,53 @@ class Client(AsyncBaseClient):
 
     async def reveal_gift_card_by_gift_card_id(
         self, gift_card_id: UUID, **kwargs: Any
-    ) -> Optional["RevealGiftCardByGiftCardIdRevealGiftCardByGiftCardId"]:
+    ) -> "GiftCardRedemption":
+        """The code, PIN and/or URL of a purchased gift card. All three null means "not ready
+        yet": poll with backoff (FluzClient.reveal_gift_card does).
+
+        GraphQL: ``mutation RevealGiftCardByGiftCardId`` (``revealGiftCardByGiftCardId``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REVEAL_GIFTCARD.
+        Docs: https://docs.fluz.app/docs/viewing-gift-card-id.
+
+        Args:
+            gift_card_id: UUID.
+
+        Returns:
+            GiftCardRedemption (GraphQL ``GiftCardRedemptionDetails``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .reveal_gift_card_by_gift_card_id import RevealGiftCardByGiftCardId
 
         query = gql("""
             mutation RevealGiftCardByGiftCardId($giftCardId: UUID!) {
               revealGiftCardByGiftCardId(giftCardId: $giftCardId) {
-                code
-                pin
-                url
+                ...GiftCardRedemption
               }
+            }
+
+            fragment GiftCardRedemption on GiftCardRedemptionDetails {
+              code
+              pin
+              url
             }
             """)
         variables: dict[str, object] = {"giftCardId": serialize_uuid(gift_card_id)}
@@ -879,26 +1472,64 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         offer_types: Union[Optional["OfferTypesInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetMerchantsGetMerchants"]]]:
+    ) -> list["MerchantWithOffers"]:
+        """The merchant catalog with each merchant's offers, filtered by name and offer type,
+        page by page (at most 20 per page). Fetch the full unfiltered catalog at most once a
+        day.
+
+        GraphQL: ``query GetMerchants`` (``getMerchants``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_OFFERS.
+        Docs: https://docs.fluz.app/docs/get-merchant-catalog,
+        https://docs.fluz.app/docs/gift-card-offers,
+        https://docs.fluz.app/docs/card-linked-offer.
+
+        Args:
+            name: Optional[str].
+            paginate: Optional[OffsetInput].
+            offer_types: Optional[OfferTypesInput].
+
+        Returns:
+            list[MerchantWithOffers] (GraphQL ``[Merchant]``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_merchants import GetMerchants
 
         query = gql("""
             query GetMerchants($name: String, $paginate: OffsetInput, $offerTypes: OfferTypesInput) {
               getMerchants(name: $name, paginate: $paginate, offerTypes: $offerTypes) {
-                ...MerchantFields
-                offers {
-                  ...OfferFields
-                }
+                ...MerchantWithOffers
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
             }
 
-            fragment OfferFields on Offer {
+            fragment MerchantWithOffers on Merchant {
+              ...Merchant
+              offers {
+                ...Offer
+              }
+            }
+
+            fragment Offer on Offer {
               offeringMerchantId
               offerId
               type
@@ -962,17 +1593,45 @@ class Client(AsyncBaseClient):
 
     async def get_offer_quote(
         self, input: "GetOfferQuoteInput", **kwargs: Any
-    ) -> Optional["GetOfferQuoteGetOfferQuote"]:
+    ) -> "Offer":
+        """The best offer of a merchant for a denomination (give slug or merchantSlug).
+
+        GraphQL: ``query GetOfferQuote`` (``getOfferQuote``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_OFFERS.
+        Docs: https://docs.fluz.app/docs/get-best-offer.
+
+        Args:
+            input: GetOfferQuoteInput.
+
+        Returns:
+            Offer (GraphQL ``Offer``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_offer_quote import GetOfferQuote
 
         query = gql("""
             query GetOfferQuote($input: GetOfferQuoteInput!) {
               getOfferQuote(input: $input) {
-                ...OfferFields
+                ...Offer
               }
             }
 
-            fragment OfferFields on Offer {
+            fragment Offer on Offer {
               offeringMerchantId
               offerId
               type
@@ -1034,7 +1693,34 @@ class Client(AsyncBaseClient):
         self,
         input: Union[Optional["MerchantInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[str]:
+    ) -> str:
+        """The user's referral link, to Fluz or to a merchant's store page.
+
+        GraphQL: ``query GetReferralUrl`` (``getReferralUrl``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/formatting-referral-links.
+
+        Args:
+            input: Optional[MerchantInput].
+
+        Returns:
+            str (GraphQL ``String``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_referral_url import GetReferralUrl
 
         query = gql("""
@@ -1049,19 +1735,42 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetReferralUrl.model_validate(data).get_referral_url
 
-    async def get_plaid_bank_accounts(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["GetPlaidBankAccountsGetPlaidBankAccounts"]]]:
+    async def get_plaid_bank_accounts(self, **kwargs: Any) -> list["PlaidBankAccount"]:
+        """The bank accounts linked through Plaid.
+
+        GraphQL: ``query GetPlaidBankAccounts`` (``getPlaidBankAccounts``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Returns:
+            list[PlaidBankAccount] (GraphQL ``[PlaidBankAccount]``; never None: the
+                operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_accounts import GetPlaidBankAccounts
 
         query = gql("""
             query GetPlaidBankAccounts {
               getPlaidBankAccounts {
-                ...PlaidBankAccountFields
+                ...PlaidBankAccount
               }
             }
 
-            fragment PlaidBankAccountFields on PlaidBankAccount {
+            fragment PlaidBankAccount on PlaidBankAccount {
               bankInstitutionAuthId
               bankAccountId
               bankName
@@ -1081,19 +1790,42 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetPlaidBankAccounts.model_validate(data).get_plaid_bank_accounts
 
-    async def get_plaid_bank_balances(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["GetPlaidBankBalancesGetPlaidBankBalances"]]]:
+    async def get_plaid_bank_balances(self, **kwargs: Any) -> list["PlaidBankBalance"]:
+        """The saved balances of the Plaid-linked bank accounts.
+
+        GraphQL: ``query GetPlaidBankBalances`` (``getPlaidBankBalances``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Returns:
+            list[PlaidBankBalance] (GraphQL ``[PlaidBankBalance]``; never None: the
+                operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_balances import GetPlaidBankBalances
 
         query = gql("""
             query GetPlaidBankBalances {
               getPlaidBankBalances {
-                ...PlaidBankBalanceFields
+                ...PlaidBankBalance
               }
             }
 
-            fragment PlaidBankBalanceFields on PlaidBankBalance {
+            fragment PlaidBankBalance on PlaidBankBalance {
               bankAccountId
               balance
               updatedAt
@@ -1111,17 +1843,45 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> Optional["GetPlaidBankAccountBalanceGetPlaidBankAccountBalance"]:
+    ) -> "PlaidBankBalance":
+        """The saved balance of one Plaid-linked bank account.
+
+        GraphQL: ``query GetPlaidBankAccountBalance`` (``getPlaidBankAccountBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Args:
+            input: PlaidBankAccountInput.
+
+        Returns:
+            PlaidBankBalance (GraphQL ``PlaidBankBalance``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_account_balance import GetPlaidBankAccountBalance
 
         query = gql("""
             query GetPlaidBankAccountBalance($input: PlaidBankAccountInput!) {
               getPlaidBankAccountBalance(input: $input) {
-                ...PlaidBankBalanceFields
+                ...PlaidBankBalance
               }
             }
 
-            fragment PlaidBankBalanceFields on PlaidBankBalance {
+            fragment PlaidBankBalance on PlaidBankBalance {
               bankAccountId
               balance
               updatedAt
@@ -1141,7 +1901,37 @@ class Client(AsyncBaseClient):
 
     async def get_plaid_bank_account_spend_power(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> Optional["GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower"]:
+    ) -> "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower":
+        """How much a Plaid-linked bank account can spend now (balance minus pending).
+
+        GraphQL: ``query GetPlaidBankAccountSpendPower``
+        (``getPlaidBankAccountSpendPower``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/managing-bank-account-spend-power.
+
+        Args:
+            input: PlaidBankAccountInput.
+
+        Returns:
+            GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower (GraphQL
+                ``PlaidBankAccountSpendPower``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_account_spend_power import GetPlaidBankAccountSpendPower
 
         query = gql("""
@@ -1172,7 +1962,36 @@ class Client(AsyncBaseClient):
         self,
         input: Union[Optional["PlaidBankTransactionFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional["GetPlaidBankTransactionsGetPlaidBankTransactions"]:
+    ) -> "GetPlaidBankTransactionsGetPlaidBankTransactions":
+        """Transactions of Plaid-linked bank accounts, by account and date range.
+
+        GraphQL: ``query GetPlaidBankTransactions`` (``getPlaidBankTransactions``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/getting-bank-account-transaction-data.
+
+        Args:
+            input: Optional[PlaidBankTransactionFilterInput].
+
+        Returns:
+            GetPlaidBankTransactionsGetPlaidBankTransactions (GraphQL
+                ``PlaidBankTransactionConnection``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_plaid_bank_transactions import GetPlaidBankTransactions
 
         query = gql("""
@@ -1210,7 +2029,41 @@ class Client(AsyncBaseClient):
 
     async def create_plaid_link_token(
         self, input: "CreatePlaidLinkTokenInput", **kwargs: Any
-    ) -> Optional["CreatePlaidLinkTokenCreatePlaidLinkToken"]:
+    ) -> "CreatePlaidLinkTokenCreatePlaidLinkToken":
+        """Start linking a bank account through Plaid: a link token for Plaid Link.
+
+        GraphQL: ``mutation CreatePlaidLinkToken`` (``createPlaidLinkToken``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/plaid-link-public-api,
+        https://docs.fluz.app/docs/linking-a-plaid-bank-account,
+        https://docs.fluz.app/docs/relinking-disconnected-bank-accounts.
+
+        Args:
+            input: CreatePlaidLinkTokenInput.
+
+        Returns:
+            CreatePlaidLinkTokenCreatePlaidLinkToken (GraphQL ``PlaidLinkToken``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_plaid_link_token import CreatePlaidLinkToken
 
         query = gql("""
@@ -1235,7 +2088,40 @@ class Client(AsyncBaseClient):
 
     async def complete_plaid_link(
         self, input: "CompletePlaidLinkInput", **kwargs: Any
-    ) -> Optional["CompletePlaidLinkCompletePlaidLink"]:
+    ) -> "CompletePlaidLinkCompletePlaidLink":
+        """Finish linking a bank account through Plaid with Plaid Link's public token.
+
+        GraphQL: ``mutation CompletePlaidLink`` (``completePlaidLink``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/plaid-link-public-api,
+        https://docs.fluz.app/docs/linking-a-plaid-bank-account.
+
+        Args:
+            input: CompletePlaidLinkInput.
+
+        Returns:
+            CompletePlaidLinkCompletePlaidLink (GraphQL ``CompletePlaidLinkResult``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .complete_plaid_link import CompletePlaidLink
 
         query = gql("""
@@ -1248,12 +2134,12 @@ class Client(AsyncBaseClient):
                 bankInstitutionName
                 platformItemId
                 bankAccounts {
-                  ...PlaidBankAccountFields
+                  ...PlaidBankAccount
                 }
               }
             }
 
-            fragment PlaidBankAccountFields on PlaidBankAccount {
+            fragment PlaidBankAccount on PlaidBankAccount {
               bankInstitutionAuthId
               bankAccountId
               bankName
@@ -1275,17 +2161,50 @@ class Client(AsyncBaseClient):
 
     async def create_plaid_link_address(
         self, input: "CreatePlaidLinkAddressInput", **kwargs: Any
-    ) -> Optional["CreatePlaidLinkAddressCreatePlaidLinkAddress"]:
+    ) -> "UserAddress":
+        """Give the address Plaid linking asked for (when completePlaidLink said
+        requiresAddress).
+
+        GraphQL: ``mutation CreatePlaidLinkAddress`` (``createPlaidLinkAddress``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/bank-accounts.
+
+        Args:
+            input: CreatePlaidLinkAddressInput.
+
+        Returns:
+            UserAddress (GraphQL ``UserAddress``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_plaid_link_address import CreatePlaidLinkAddress
 
         query = gql("""
             mutation CreatePlaidLinkAddress($input: CreatePlaidLinkAddressInput!) {
               createPlaidLinkAddress(input: $input) {
-                ...UserAddressFields
+                ...UserAddress
               }
             }
 
-            fragment UserAddressFields on UserAddress {
+            fragment UserAddress on UserAddress {
               userAddressId
               streetAddressLine1
               streetAddressLine2
@@ -1307,17 +2226,50 @@ class Client(AsyncBaseClient):
 
     async def refresh_plaid_bank_account_balance(
         self, input: "PlaidBankAccountInput", **kwargs: Any
-    ) -> Optional["RefreshPlaidBankAccountBalanceRefreshPlaidBankAccountBalance"]:
+    ) -> "PlaidBankBalance":
+        """Ask Plaid for a bank account's current balance (rate limited).
+
+        GraphQL: ``mutation RefreshPlaidBankAccountBalance``
+        (``refreshPlaidBankAccountBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/managing-bank-account-spend-power.
+
+        Args:
+            input: PlaidBankAccountInput.
+
+        Returns:
+            PlaidBankBalance (GraphQL ``PlaidBankBalance``; never None: the operation's
+                result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .refresh_plaid_bank_account_balance import RefreshPlaidBankAccountBalance
 
         query = gql("""
             mutation RefreshPlaidBankAccountBalance($input: PlaidBankAccountInput!) {
               refreshPlaidBankAccountBalance(input: $input) {
-                ...PlaidBankBalanceFields
+                ...PlaidBankBalance
               }
             }
 
-            fragment PlaidBankBalanceFields on PlaidBankBalance {
+            fragment PlaidBankBalance on PlaidBankBalance {
               bankAccountId
               balance
               updatedAt
@@ -1337,7 +2289,37 @@ class Client(AsyncBaseClient):
 
     async def refresh_plaid_bank_connections(
         self, **kwargs: Any
-    ) -> Optional["RefreshPlaidBankConnectionsRefreshPlaidBankConnections"]:
+    ) -> "RefreshPlaidBankConnectionsRefreshPlaidBankConnections":
+        """Re-check the Plaid connections; lists those that need the user to re-link.
+
+        GraphQL: ``mutation RefreshPlaidBankConnections`` (``refreshPlaidBankConnections``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/relinking-disconnected-bank-accounts.
+
+        Returns:
+            RefreshPlaidBankConnectionsRefreshPlaidBankConnections (GraphQL
+                ``RefreshPlaidBankConnectionsResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .refresh_plaid_bank_connections import RefreshPlaidBankConnections
 
         query = gql("""
@@ -1365,17 +2347,45 @@ class Client(AsyncBaseClient):
         self,
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetUserCashBalancesGetUserCashBalances"]]]:
+    ) -> list["UserCashBalance"]:
+        """The user's spend accounts (user cash balances), page by page.
+
+        GraphQL: ``query GetUserCashBalances`` (``getUserCashBalances``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT.
+        Docs: https://docs.fluz.app/docs/spend-accounts.
+
+        Args:
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            list[UserCashBalance] (GraphQL ``[UserCashBalance]``; never None: the
+                operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_cash_balances import GetUserCashBalances
 
         query = gql("""
             query GetUserCashBalances($paginate: OffsetInput) {
               getUserCashBalances(paginate: $paginate) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -1399,17 +2409,45 @@ class Client(AsyncBaseClient):
 
     async def get_user_cash_balance_by_id(
         self, user_cash_balance_id: UUID, **kwargs: Any
-    ) -> Optional["GetUserCashBalanceByIdGetUserCashBalanceById"]:
+    ) -> "UserCashBalance":
+        """One spend account by id.
+
+        GraphQL: ``query GetUserCashBalanceById`` (``getUserCashBalanceById``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT.
+        Docs: https://docs.fluz.app/docs/spend-accounts.
+
+        Args:
+            user_cash_balance_id: UUID.
+
+        Returns:
+            UserCashBalance (GraphQL ``UserCashBalance``; never None: the operation's result
+                is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_cash_balance_by_id import GetUserCashBalanceById
 
         query = gql("""
             query GetUserCashBalanceById($userCashBalanceId: UUID!) {
               getUserCashBalanceById(userCashBalanceId: $userCashBalanceId) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -1435,17 +2473,49 @@ class Client(AsyncBaseClient):
 
     async def create_user_cash_balance(
         self, input: "CreateUserCashBalanceInput", **kwargs: Any
-    ) -> Optional["CreateUserCashBalanceCreateUserCashBalance"]:
+    ) -> "UserCashBalance":
+        """Create a spend account.
+
+        GraphQL: ``mutation CreateUserCashBalance`` (``createUserCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/create-spend-accounts.
+
+        Args:
+            input: CreateUserCashBalanceInput.
+
+        Returns:
+            UserCashBalance (GraphQL ``UserCashBalance``; never None: the operation's result
+                is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_user_cash_balance import CreateUserCashBalance
 
         query = gql("""
             mutation CreateUserCashBalance($input: CreateUserCashBalanceInput!) {
               createUserCashBalance(input: $input) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -1469,17 +2539,49 @@ class Client(AsyncBaseClient):
 
     async def update_user_cash_balance(
         self, input: "UpdateUserCashBalanceInput", **kwargs: Any
-    ) -> Optional["UpdateUserCashBalanceUpdateUserCashBalance"]:
+    ) -> "UserCashBalance":
+        """Rename a spend account (nickname of 2 to 100 characters).
+
+        GraphQL: ``mutation UpdateUserCashBalance`` (``updateUserCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/edit-spend-accounts.
+
+        Args:
+            input: UpdateUserCashBalanceInput.
+
+        Returns:
+            UserCashBalance (GraphQL ``UserCashBalance``; never None: the operation's result
+                is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_user_cash_balance import UpdateUserCashBalance
 
         query = gql("""
             mutation UpdateUserCashBalance($input: UpdateUserCashBalanceInput!) {
               updateUserCashBalance(input: $input) {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -1503,22 +2605,56 @@ class Client(AsyncBaseClient):
 
     async def close_user_cash_balance(
         self, input: "CloseUserCashBalanceInput", **kwargs: Any
-    ) -> Optional["CloseUserCashBalanceCloseUserCashBalance"]:
+    ) -> "CloseUserCashBalanceCloseUserCashBalance":
+        """Close a spend account, moving its balance and re-funding or locking its virtual
+        cards.
+
+        GraphQL: ``mutation CloseUserCashBalance`` (``closeUserCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/close-spend-accounts.
+
+        Args:
+            input: CloseUserCashBalanceInput.
+
+        Returns:
+            CloseUserCashBalanceCloseUserCashBalance (GraphQL
+                ``CloseUserCashBalanceResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .close_user_cash_balance import CloseUserCashBalance
 
         query = gql("""
             mutation CloseUserCashBalance($input: CloseUserCashBalanceInput!) {
               closeUserCashBalance(input: $input) {
                 closedUserCashBalance {
-                  ...UserCashBalanceFields
+                  ...UserCashBalance
                 }
                 affectedVirtualCards {
-                  ...VirtualCardFields
+                  ...VirtualCard
                 }
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -1530,7 +2666,7 @@ class Client(AsyncBaseClient):
               closedAt
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -1578,17 +2714,46 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         filter_: Union[Optional["UserPurchaseFilterInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetUserPurchasesGetUserPurchases"]]]:
+    ) -> list["UserPurchase"]:
+        """The user's purchases, newest first, page by page (at most 20 per page).
+
+        GraphQL: ``query GetUserPurchases`` (``getUserPurchases``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PURCHASES.
+        Docs: https://docs.fluz.app/docs/view-transaction-list.
+
+        Args:
+            paginate: Optional[OffsetInput].
+            filter_: Optional[UserPurchaseFilterInput].
+
+        Returns:
+            list[UserPurchase] (GraphQL ``[UserPurchase]``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_purchases import GetUserPurchases
 
         query = gql("""
             query GetUserPurchases($paginate: OffsetInput, $filter: UserPurchaseFilterInput) {
               getUserPurchases(paginate: $paginate, filter: $filter) {
-                ...UserPurchaseFields
+                ...UserPurchase
               }
             }
 
-            fragment GiftCardFields on GiftCard {
+            fragment GiftCard on GiftCard {
               giftCardId
               purchaserUserId
               status
@@ -1596,17 +2761,17 @@ class Client(AsyncBaseClient):
               createdAt
               termsAndConditions
               merchant {
-                ...MerchantFields
+                ...Merchant
               }
             }
 
-            fragment MerchantFields on Merchant {
+            fragment Merchant on Merchant {
               merchantId
               name
               slug
             }
 
-            fragment UserPurchaseFields on UserPurchase {
+            fragment UserPurchase on UserPurchase {
               purchaseId
               purchaseDisplayId
               purchaseBankCardId
@@ -1620,14 +2785,14 @@ class Client(AsyncBaseClient):
               transactionCategory
               attachmentUrl
               giftCard {
-                ...GiftCardFields
+                ...GiftCard
               }
               virtualCard {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -1676,6 +2841,36 @@ class Client(AsyncBaseClient):
         paginate: Union[Optional["OffsetInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
     ) -> "GetTransactionsGetTransactions":
+        """The user's transactions, filtered (amounts, dates, status), page by page; the
+        connection says whether more pages follow (hasNextPage).
+
+        GraphQL: ``query GetTransactions`` (``getTransactions``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT, LIST_PURCHASES.
+        Docs: https://docs.fluz.app/docs/get-all-transactions.
+
+        Args:
+            filter_: Optional[TransactionFilterInput].
+            paginate: Optional[OffsetInput].
+
+        Returns:
+            GetTransactionsGetTransactions (GraphQL ``TransactionConnection!``; never None:
+                the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_transactions import GetTransactions
 
         query = gql("""
@@ -1684,19 +2879,23 @@ class Client(AsyncBaseClient):
                 totalCount
                 hasNextPage
                 transactions {
-                  recordId
-                  transactionType
-                  amount
-                  status
-                  channel
-                  connectedAppId
-                  connectedAppName
-                  createdAt
-                  memo
-                  transactionCategory
-                  attachmentUrl
+                  ...Transaction
                 }
               }
+            }
+
+            fragment Transaction on Transaction {
+              recordId
+              transactionType
+              amount
+              status
+              channel
+              connectedAppId
+              connectedAppName
+              createdAt
+              memo
+              transactionCategory
+              attachmentUrl
             }
             """)
         variables: dict[str, object] = {"filter": filter_, "paginate": paginate}
@@ -1708,7 +2907,39 @@ class Client(AsyncBaseClient):
 
     async def update_transaction_metadata(
         self, input: "UpdateTransactionMetadataInput", **kwargs: Any
-    ) -> Optional["UpdateTransactionMetadataUpdateTransactionMetadata"]:
+    ) -> "UpdateTransactionMetadataUpdateTransactionMetadata":
+        """Annotate a transaction: memo, category, attachment.
+
+        GraphQL: ``mutation UpdateTransactionMetadata`` (``updateTransactionMetadata``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/annotate-a-transaction-memo-category-attachment.
+
+        Args:
+            input: UpdateTransactionMetadataInput.
+
+        Returns:
+            UpdateTransactionMetadataUpdateTransactionMetadata (GraphQL
+                ``TransactionMetadataResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_transaction_metadata import UpdateTransactionMetadata
 
         query = gql("""
@@ -1737,6 +2968,34 @@ class Client(AsyncBaseClient):
     async def lookup_user(
         self, input: "UserLookupInput", **kwargs: Any
     ) -> "LookupUserLookupUser":
+        """Find a Fluz user to pay, by phone number or email (exactly one).
+
+        GraphQL: ``query LookupUser`` (``lookupUser``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: QUERY_RECIPIENT.
+        Docs: https://docs.fluz.app/docs/lookup-recipient.
+
+        Args:
+            input: UserLookupInput.
+
+        Returns:
+            LookupUserLookupUser (GraphQL ``UserLookupResult!``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .lookup_user import LookupUser
 
         query = gql("""
@@ -1757,6 +3016,34 @@ class Client(AsyncBaseClient):
     async def lookup_business(
         self, input: "BusinessLookupInput", **kwargs: Any
     ) -> list["LookupBusinessLookupBusiness"]:
+        """Find Fluz businesses to pay, by company name.
+
+        GraphQL: ``query LookupBusiness`` (``lookupBusiness``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: QUERY_RECIPIENT.
+        Docs: https://docs.fluz.app/docs/lookup-recipient.
+
+        Args:
+            input: BusinessLookupInput.
+
+        Returns:
+            list[LookupBusinessLookupBusiness] (GraphQL ``[BusinessLookupResult!]!``; never
+                None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .lookup_business import LookupBusiness
 
         query = gql("""
@@ -1777,22 +3064,54 @@ class Client(AsyncBaseClient):
 
     async def transfer_internal_balance(
         self, input: "TransferInternalBalanceInput", **kwargs: Any
-    ) -> Optional["TransferInternalBalanceTransferInternalBalance"]:
+    ) -> "TransferInternalBalanceTransferInternalBalance":
+        """Move money between two of the user's spend accounts.
+
+        GraphQL: ``mutation TransferInternalBalance`` (``transferInternalBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/transfer-funds-internally.
+
+        Args:
+            input: TransferInternalBalanceInput.
+
+        Returns:
+            TransferInternalBalanceTransferInternalBalance (GraphQL
+                ``TransferInternalBalanceResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .transfer_internal_balance import TransferInternalBalance
 
         query = gql("""
             mutation TransferInternalBalance($input: TransferInternalBalanceInput!) {
               transferInternalBalance(input: $input) {
                 cashBalanceDeposit {
-                  ...CashBalanceDepositFields
+                  ...CashBalanceDeposit
                 }
                 withdraw {
-                  ...WithdrawFields
+                  ...Withdraw
                 }
               }
             }
 
-            fragment CashBalanceDepositFields on CashBalanceDeposit {
+            fragment CashBalanceDeposit on CashBalanceDeposit {
               cashBalanceDepositId
               depositDisplayId
               depositAmount
@@ -1811,7 +3130,7 @@ class Client(AsyncBaseClient):
               }
             }
 
-            fragment WithdrawFields on Withdraw {
+            fragment Withdraw on Withdraw {
               withdrawId
               amount
               processingFee
@@ -1844,7 +3163,40 @@ class Client(AsyncBaseClient):
 
     async def create_transfer(
         self, input: "CreateTransferInput", **kwargs: Any
-    ) -> Optional["CreateTransferCreateTransfer"]:
+    ) -> "CreateTransferCreateTransfer":
+        """Send money to another account (Bearer: from the user; Basic: from the application).
+
+        GraphQL: ``mutation CreateTransfer`` (``createTransfer``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MAKE_PAYOUT_TRANSFER_SEND.
+        Docs: https://docs.fluz.app/docs/application-transfer,
+        https://docs.fluz.app/docs/account-to-account-transfers.
+
+        Args:
+            input: CreateTransferInput.
+
+        Returns:
+            CreateTransferCreateTransfer (GraphQL ``CreateTransferResult``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_transfer import CreateTransfer
 
         query = gql("""
@@ -1863,7 +3215,32 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return CreateTransfer.model_validate(data).create_transfer
 
-    async def get_bins(self, **kwargs: Any) -> Optional[list[Optional["GetBinsBins"]]]:
+    async def get_bins(self, **kwargs: Any) -> list["GetBinsBins"]:
+        """The card BINs (programs) available for virtual cards, with their limits.
+
+        GraphQL: ``query GetBins`` (``getBINs``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://fluz.app/api-reference.
+
+        Returns:
+            list[GetBinsBins] (GraphQL ``[Bin]``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_bins import GetBins
 
         query = gql("""
@@ -1873,12 +3250,12 @@ class Client(AsyncBaseClient):
                 bankName
                 rewardValue
                 programLimits {
-                  ...ProgramLimitsFields
+                  ...ProgramLimits
                 }
               }
             }
 
-            fragment ProgramLimitsFields on ProgramLimits {
+            fragment ProgramLimits on ProgramLimits {
               dailyLimit
               weeklyLimit
               monthlyLimit
@@ -1895,7 +3272,35 @@ class Client(AsyncBaseClient):
         self,
         input: Union[Optional["GetVirtualCardOffersInput"], "UnsetType"] = UNSET,
         **kwargs: Any,
-    ) -> Optional[list[Optional["GetVirtualCardOffersGetVirtualCardOffers"]]]:
+    ) -> list["GetVirtualCardOffersGetVirtualCardOffers"]:
+        """The virtual-card offers available to the user, sorted by reward value.
+
+        GraphQL: ``query GetVirtualCardOffers`` (``getVirtualCardOffers``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/get-virtual-card-offers.
+
+        Args:
+            input: Optional[GetVirtualCardOffersInput].
+
+        Returns:
+            list[GetVirtualCardOffersGetVirtualCardOffers] (GraphQL ``[VirtualCardOffer]``;
+                never None: the operation's result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_virtual_card_offers import GetVirtualCardOffers
 
         query = gql("""
@@ -1907,12 +3312,12 @@ class Client(AsyncBaseClient):
                 bankName
                 rewardValue
                 programLimits {
-                  ...ProgramLimitsFields
+                  ...ProgramLimits
                 }
               }
             }
 
-            fragment ProgramLimitsFields on ProgramLimits {
+            fragment ProgramLimits on ProgramLimits {
               dailyLimit
               weeklyLimit
               monthlyLimit
@@ -1930,7 +3335,37 @@ class Client(AsyncBaseClient):
 
     async def get_virtual_card_bulk_order_status(
         self, input: "GetVirtualCardBulkOrderStatusInput", **kwargs: Any
-    ) -> Optional["GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus"]:
+    ) -> "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus":
+        """The status of a bulk virtual-card order, with the cards created so far
+        (FluzClient.wait_for_virtual_card_bulk_order polls it).
+
+        GraphQL: ``query GetVirtualCardBulkOrderStatus``
+        (``getVirtualCardBulkOrderStatus``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/check-bulk-creation-order-status.
+
+        Args:
+            input: GetVirtualCardBulkOrderStatusInput.
+
+        Returns:
+            GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus (GraphQL
+                ``VirtualCardBulkOrderStatus``; never None: the operation's result is
+                required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_virtual_card_bulk_order_status import GetVirtualCardBulkOrderStatus
 
         query = gql("""
@@ -1942,12 +3377,12 @@ class Client(AsyncBaseClient):
                 successfulCardCreations
                 failedCardCreations
                 virtualCards {
-                  ...RevealedVirtualCardFields
+                  ...RevealedVirtualCard
                 }
               }
             }
 
-            fragment RevealedVirtualCardFields on RevealedVirtualCard {
+            fragment RevealedVirtualCard on RevealedVirtualCard {
               virtualCardId
               cardNumber
               expiryMMYY
@@ -1978,17 +3413,51 @@ class Client(AsyncBaseClient):
 
     async def create_virtual_card(
         self, input: "CreateVirtualCardInput", **kwargs: Any
-    ) -> Optional["CreateVirtualCardCreateVirtualCard"]:
+    ) -> "VirtualCard":
+        """Create a virtual card with a spend limit (at least $5) funded by the Fluz balance or
+        a bank account.
+
+        GraphQL: ``mutation CreateVirtualCard`` (``createVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/create-virtual-cards,
+        https://docs.fluz.app/docs/create-virtual-card-for-auth-user.
+
+        Args:
+            input: CreateVirtualCardInput.
+
+        Returns:
+            VirtualCard (GraphQL ``VirtualCard``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_virtual_card import CreateVirtualCard
 
         query = gql("""
             mutation CreateVirtualCard($input: CreateVirtualCardInput!) {
               createVirtualCard(input: $input) {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -2033,7 +3502,41 @@ class Client(AsyncBaseClient):
 
     async def create_virtual_card_bulk_order(
         self, input: "CreateVirtualCardBulkOrderInput", **kwargs: Any
-    ) -> Optional["CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder"]:
+    ) -> "CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder":
+        """Order many virtual cards at once; poll getVirtualCardBulkOrderStatus for the result.
+
+        GraphQL: ``mutation CreateVirtualCardBulkOrder`` (``createVirtualCardBulkOrder``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/bulk-virtual-card-creation,
+        https://docs.fluz.app/docs/bulk-operations.
+
+        Args:
+            input: CreateVirtualCardBulkOrderInput.
+
+        Returns:
+            CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder (GraphQL
+                ``CreateVirtualCardBulkOrderResult``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .create_virtual_card_bulk_order import CreateVirtualCardBulkOrder
 
         query = gql("""
@@ -2058,17 +3561,49 @@ class Client(AsyncBaseClient):
 
     async def add_virtual_card_address(
         self, input: "AddVirtualCardAddressInput", **kwargs: Any
-    ) -> Optional["AddVirtualCardAddressAddVirtualCardAddress"]:
+    ) -> "UserAddress":
+        """Save a billing address for virtual cards.
+
+        GraphQL: ``mutation AddVirtualCardAddress`` (``addVirtualCardAddress``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/add-virtual-card-address.
+
+        Args:
+            input: AddVirtualCardAddressInput.
+
+        Returns:
+            UserAddress (GraphQL ``UserAddress``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .add_virtual_card_address import AddVirtualCardAddress
 
         query = gql("""
             mutation AddVirtualCardAddress($input: AddVirtualCardAddressInput!) {
               addVirtualCardAddress(input: $input) {
-                ...UserAddressFields
+                ...UserAddress
               }
             }
 
-            fragment UserAddressFields on UserAddress {
+            fragment UserAddress on UserAddress {
               userAddressId
               streetAddressLine1
               streetAddressLine2
@@ -2090,17 +3625,49 @@ class Client(AsyncBaseClient):
 
     async def edit_virtual_card(
         self, input: "EditVirtualCardInput", **kwargs: Any
-    ) -> Optional["EditVirtualCardEditVirtualCard"]:
+    ) -> "VirtualCard":
+        """Change a virtual card's spend limit, lock date, nickname or funding source.
+
+        GraphQL: ``mutation EditVirtualCard`` (``editVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: EDIT_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/edit-virtual-card.
+
+        Args:
+            input: EditVirtualCardInput.
+
+        Returns:
+            VirtualCard (GraphQL ``VirtualCard``; never None: the operation's result is
+                required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .edit_virtual_card import EditVirtualCard
 
         query = gql("""
             mutation EditVirtualCard($input: EditVirtualCardInput!) {
               editVirtualCard(input: $input) {
-                ...VirtualCardFields
+                ...VirtualCard
               }
             }
 
-            fragment VirtualCardFields on VirtualCard {
+            fragment VirtualCard on VirtualCard {
               virtualCardId
               userId
               cardholderName
@@ -2142,7 +3709,39 @@ class Client(AsyncBaseClient):
 
     async def lock_virtual_card(
         self, input: "LockVirtualCardInput", **kwargs: Any
-    ) -> Optional["LockVirtualCardLockVirtualCard"]:
+    ) -> "LockVirtualCardLockVirtualCard":
+        """Lock a virtual card: charges are declined until it is unlocked.
+
+        GraphQL: ``mutation LockVirtualCard`` (``lockVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: EDIT_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/lock-virtual-card.
+
+        Args:
+            input: LockVirtualCardInput.
+
+        Returns:
+            LockVirtualCardLockVirtualCard (GraphQL ``LockVirtualCardResult``; never None:
+                the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .lock_virtual_card import LockVirtualCard
 
         query = gql("""
@@ -2162,7 +3761,39 @@ class Client(AsyncBaseClient):
 
     async def unlock_virtual_card(
         self, input: "UnlockVirtualCardInput", **kwargs: Any
-    ) -> Optional["UnlockVirtualCardUnlockVirtualCard"]:
+    ) -> "UnlockVirtualCardUnlockVirtualCard":
+        """Unlock a locked virtual card.
+
+        GraphQL: ``mutation UnlockVirtualCard`` (``unlockVirtualCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: EDIT_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/unlock-virtual-card.
+
+        Args:
+            input: UnlockVirtualCardInput.
+
+        Returns:
+            UnlockVirtualCardUnlockVirtualCard (GraphQL ``UnlockVirtualCardResult``; never
+                None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .unlock_virtual_card import UnlockVirtualCard
 
         query = gql("""
@@ -2185,7 +3816,41 @@ class Client(AsyncBaseClient):
 
     async def reveal_virtual_card_by_virtual_card_id(
         self, virtual_card_id: UUID, **kwargs: Any
-    ) -> Optional["RevealVirtualCardByVirtualCardIdRevealVirtualCardByVirtualCardId"]:
+    ) -> "RevealedVirtualCard":
+        """The card number, expiry, CVV and billing address of a virtual card (personal apps;
+        public apps need PCI compliance).
+
+        GraphQL: ``mutation RevealVirtualCardByVirtualCardId``
+        (``revealVirtualCardByVirtualCardId``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: REVEAL_VIRTUALCARD.
+        Docs: https://docs.fluz.app/docs/viewing-virtual-card-details.
+
+        Args:
+            virtual_card_id: UUID.
+
+        Returns:
+            RevealedVirtualCard (GraphQL ``RevealedVirtualCard``; never None: the
+                operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .reveal_virtual_card_by_virtual_card_id import (
             RevealVirtualCardByVirtualCardId,
         )
@@ -2193,11 +3858,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation RevealVirtualCardByVirtualCardId($virtualCardId: UUID!) {
               revealVirtualCardByVirtualCardId(virtualCardId: $virtualCardId) {
-                ...RevealedVirtualCardFields
+                ...RevealedVirtualCard
               }
             }
 
-            fragment RevealedVirtualCardFields on RevealedVirtualCard {
+            fragment RevealedVirtualCard on RevealedVirtualCard {
               virtualCardId
               cardNumber
               expiryMMYY
@@ -2228,29 +3893,44 @@ class Client(AsyncBaseClient):
             data
         ).reveal_virtual_card_by_virtual_card_id
 
-    async def get_wallet(self, **kwargs: Any) -> Optional["GetWalletGetWallet"]:
+    async def get_wallet(self, **kwargs: Any) -> "Wallet":
+        """The user's wallet: bank cards, bank accounts, PayPal accounts, blocked payment types
+        and balances.
+
+        GraphQL: ``query GetWallet`` (``getWallet``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: LIST_PAYMENT.
+        Docs: https://docs.fluz.app/docs/view-a-funding-source,
+        https://docs.fluz.app/docs/checking-account-balance.
+
+        Returns:
+            Wallet (GraphQL ``Wallet``; never None: the operation's result is required, see
+                queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_wallet import GetWallet
 
         query = gql("""
             query GetWallet {
               getWallet {
-                blockedPaymentTypes
-                bankCards {
-                  ...BankCardFields
-                }
-                bankAccounts {
-                  ...BankAccountFields
-                }
-                paypalAccounts {
-                  ...PaypalFields
-                }
-                balances {
-                  ...UserBalancesFields
-                }
+                ...Wallet
               }
             }
 
-            fragment BankAccountFields on BankAccount {
+            fragment BankAccount on BankAccount {
               bankAccountId
               accountId
               type
@@ -2263,7 +3943,7 @@ class Client(AsyncBaseClient):
               nickname
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -2279,38 +3959,38 @@ class Client(AsyncBaseClient):
               preferredMerchantCategoryCode
             }
 
-            fragment CashBalanceFields on CashBalance {
+            fragment CashBalance on CashBalance {
               availableBalance
               totalBalance
               pendingBalance
               lifetimeBalance
             }
 
-            fragment PaypalFields on Paypal {
+            fragment PayPalAccount on Paypal {
               paypalVaultId
               userId
               status
               email
             }
 
-            fragment UserBalancesFields on UserBalances {
+            fragment UserBalances on UserBalances {
               rewardsBalance {
                 availableBalance
                 totalBalance
                 lifetimeBalance
               }
               cashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               giftCardCashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               userCashBalances {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2321,6 +4001,22 @@ class Client(AsyncBaseClient):
               createdAt
               closedAt
             }
+
+            fragment Wallet on Wallet {
+              blockedPaymentTypes
+              bankCards {
+                ...BankCard
+              }
+              bankAccounts {
+                ...BankAccount
+              }
+              paypalAccounts {
+                ...PayPalAccount
+              }
+              balances {
+                ...UserBalances
+              }
+            }
             """)
         variables: dict[str, object] = {}
         response = await self.execute(
@@ -2329,19 +4025,41 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetWallet.model_validate(data).get_wallet
 
-    async def get_user_addresses(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["GetUserAddressesGetUserAddresses"]]]:
+    async def get_user_addresses(self, **kwargs: Any) -> list["UserAddress"]:
+        """The user's saved addresses (for bank cards and virtual cards).
+
+        GraphQL: ``query GetUserAddresses`` (``getUserAddresses``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/bank-cards.
+
+        Returns:
+            list[UserAddress] (GraphQL ``[UserAddress]``; never None: the operation's result
+                is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_user_addresses import GetUserAddresses
 
         query = gql("""
             query GetUserAddresses {
               getUserAddresses {
-                ...UserAddressFields
+                ...UserAddress
               }
             }
 
-            fragment UserAddressFields on UserAddress {
+            fragment UserAddress on UserAddress {
               userAddressId
               streetAddressLine1
               streetAddressLine2
@@ -2361,9 +4079,31 @@ class Client(AsyncBaseClient):
         data = self.get_data(response)
         return GetUserAddresses.model_validate(data).get_user_addresses
 
-    async def get_mcc_list(
-        self, **kwargs: Any
-    ) -> Optional[list[Optional["GetMccListGetMccList"]]]:
+    async def get_mcc_list(self, **kwargs: Any) -> list["GetMccListGetMccList"]:
+        """The merchant category codes valid for GIFT_CARD_BALANCE deposits.
+
+        GraphQL: ``query GetMccList`` (``getMccList``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Docs: https://docs.fluz.app/docs/deposit-funds.
+
+        Returns:
+            list[GetMccListGetMccList] (GraphQL ``[Mcc]``; never None: the operation's
+                result is required, see queries/).
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .get_mcc_list import GetMccList
 
         query = gql("""
@@ -2383,17 +4123,51 @@ class Client(AsyncBaseClient):
 
     async def add_bank_card(
         self, input: "AddBankCardInput", **kwargs: Any
-    ) -> Optional["AddBankCardAddBankCard"]:
+    ) -> "BankCard":
+        """Add a bank card as a funding source (a bank card is required as backup payment
+        method before any purchase).
+
+        GraphQL: ``mutation AddBankCard`` (``addBankCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/adding-a-funding-source-1,
+        https://docs.fluz.app/docs/bank-cards.
+
+        Args:
+            input: AddBankCardInput.
+
+        Returns:
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .add_bank_card import AddBankCard
 
         query = gql("""
             mutation AddBankCard($input: AddBankCardInput!) {
               addBankCard(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -2418,17 +4192,49 @@ class Client(AsyncBaseClient):
 
     async def update_bank_card_nickname(
         self, input: "UpdateBankCardNicknameInput", **kwargs: Any
-    ) -> Optional["UpdateBankCardNicknameUpdateBankCardNickname"]:
+    ) -> "BankCard":
+        """Rename a bank card.
+
+        GraphQL: ``mutation UpdateBankCardNickname`` (``updateBankCardNickname``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/update-bank-card.
+
+        Args:
+            input: UpdateBankCardNicknameInput.
+
+        Returns:
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_bank_card_nickname import UpdateBankCardNickname
 
         query = gql("""
             mutation UpdateBankCardNickname($input: UpdateBankCardNicknameInput!) {
               updateBankCardNickname(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -2456,9 +4262,40 @@ class Client(AsyncBaseClient):
 
     async def update_bank_card_preferred_merchant_category_code(
         self, input: "UpdateBankCardPreferredMerchantCategoryCodeInput", **kwargs: Any
-    ) -> Optional[
-        "UpdateBankCardPreferredMerchantCategoryCodeUpdateBankCardPreferredMerchantCategoryCode"
-    ]:
+    ) -> "BankCard":
+        """Set the merchant category code a bank card's charges use.
+
+        GraphQL: ``mutation UpdateBankCardPreferredMerchantCategoryCode``
+        (``updateBankCardPreferredMerchantCategoryCode``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/update-bank-card.
+
+        Args:
+            input: UpdateBankCardPreferredMerchantCategoryCodeInput.
+
+        Returns:
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .update_bank_card_preferred_merchant_category_code import (
             UpdateBankCardPreferredMerchantCategoryCode,
         )
@@ -2466,11 +4303,11 @@ class Client(AsyncBaseClient):
         query = gql("""
             mutation UpdateBankCardPreferredMerchantCategoryCode($input: UpdateBankCardPreferredMerchantCategoryCodeInput!) {
               updateBankCardPreferredMerchantCategoryCode(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -2500,17 +4337,49 @@ class Client(AsyncBaseClient):
 
     async def delete_bank_card(
         self, input: "DeleteBankCardInput", **kwargs: Any
-    ) -> Optional["DeleteBankCardDeleteBankCard"]:
+    ) -> "BankCard":
+        """Remove a bank card (its status becomes INACTIVE).
+
+        GraphQL: ``mutation DeleteBankCard`` (``deleteBankCard``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MANAGE_PAYMENT.
+        Docs: https://docs.fluz.app/docs/delete-bank-card.
+
+        Args:
+            input: DeleteBankCardInput.
+
+        Returns:
+            BankCard (GraphQL ``BankCard``; never None: the operation's result is required,
+                see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .delete_bank_card import DeleteBankCard
 
         query = gql("""
             mutation DeleteBankCard($input: DeleteBankCardInput!) {
               deleteBankCard(input: $input) {
-                ...BankCardFields
+                ...BankCard
               }
             }
 
-            fragment BankCardFields on BankCard {
+            fragment BankCard on BankCard {
               bankCardId
               ownerAccountId
               addedUserId
@@ -2535,22 +4404,62 @@ class Client(AsyncBaseClient):
 
     async def deposit_cash_balance(
         self, input: "DepositCashBalanceInput", **kwargs: Any
-    ) -> Optional["DepositCashBalanceDepositCashBalance"]:
+    ) -> "DepositCashBalanceDepositCashBalance":
+        """Deposit money into the Fluz balance (or a spend account) from a funding source.
+
+        GraphQL: ``mutation DepositCashBalance`` (``depositCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MAKE_DEPOSIT.
+        Docs: https://docs.fluz.app/docs/deposit-funds,
+        https://docs.fluz.app/docs/view-deposits.
+
+        Args:
+            input: DepositCashBalanceInput.
+
+        Returns:
+            DepositCashBalanceDepositCashBalance (GraphQL ``DepositCashBalanceResult``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .deposit_cash_balance import DepositCashBalance
 
         query = gql("""
             mutation DepositCashBalance($input: DepositCashBalanceInput!) {
               depositCashBalance(input: $input) {
                 cashBalanceDeposits {
-                  ...CashBalanceDepositFields
+                  ...CashBalanceDeposit
                 }
                 balances {
-                  ...UserBalancesFields
+                  ...UserBalances
                 }
               }
             }
 
-            fragment CashBalanceDepositFields on CashBalanceDeposit {
+            fragment CashBalance on CashBalance {
+              availableBalance
+              totalBalance
+              pendingBalance
+              lifetimeBalance
+            }
+
+            fragment CashBalanceDeposit on CashBalanceDeposit {
               cashBalanceDepositId
               depositDisplayId
               depositAmount
@@ -2569,31 +4478,24 @@ class Client(AsyncBaseClient):
               }
             }
 
-            fragment CashBalanceFields on CashBalance {
-              availableBalance
-              totalBalance
-              pendingBalance
-              lifetimeBalance
-            }
-
-            fragment UserBalancesFields on UserBalances {
+            fragment UserBalances on UserBalances {
               rewardsBalance {
                 availableBalance
                 totalBalance
                 lifetimeBalance
               }
               cashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               giftCardCashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               userCashBalances {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2617,46 +4519,78 @@ class Client(AsyncBaseClient):
 
     async def withdraw_cash_balance(
         self, input: "WithdrawCashBalanceInput", **kwargs: Any
-    ) -> Optional["WithdrawCashBalanceWithdrawCashBalance"]:
+    ) -> "WithdrawCashBalanceWithdrawCashBalance":
+        """Withdraw money from the Fluz balance to a bank account, card, PayPal or Venmo.
+
+        GraphQL: ``mutation WithdrawCashBalance`` (``withdrawCashBalance``).
+        Auth: Bearer, a user access token (FluzClient mints it for the configured user and
+        renews it before it expires).
+        Scopes: MAKE_WITHDRAW.
+        Docs: https://docs.fluz.app/docs/withdrawal.
+
+        Args:
+            input: WithdrawCashBalanceInput.
+
+        Returns:
+            WithdrawCashBalanceWithdrawCashBalance (GraphQL ``WithdrawCashBalanceResult``;
+                never None: the operation's result is required, see queries/).
+
+        A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the
+        same idempotency key (``fluz.response_info(result).idempotency_key``, or the error's
+        ``idempotency_key``); Fluz processes a key once.
+
+        Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+            ValidationError: the input breaks a rule the client knows (nothing was sent;
+                ``field`` and ``rule`` say which), or Fluz refused it (AR-0001).
+            AuthenticationError: the API key or the user token was refused.
+            PermissionDeniedError: the token lacks a scope this operation needs.
+            NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+            RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing
+                after the client's retries (``retry_after``, ``request_sent`` say more).
+            ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+                client requires a value (``ids`` lists the ids the response did carry).
+            FluzError: any other failure Fluz reports (``code`` says which).
+        """
+
         from .withdraw_cash_balance import WithdrawCashBalance
 
         query = gql("""
             mutation WithdrawCashBalance($input: WithdrawCashBalanceInput!) {
               withdrawCashBalance(input: $input) {
                 withdraws {
-                  ...WithdrawFields
+                  ...Withdraw
                 }
                 balances {
-                  ...UserBalancesFields
+                  ...UserBalances
                 }
               }
             }
 
-            fragment CashBalanceFields on CashBalance {
+            fragment CashBalance on CashBalance {
               availableBalance
               totalBalance
               pendingBalance
               lifetimeBalance
             }
 
-            fragment UserBalancesFields on UserBalances {
+            fragment UserBalances on UserBalances {
               rewardsBalance {
                 availableBalance
                 totalBalance
                 lifetimeBalance
               }
               cashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               giftCardCashBalance {
-                ...CashBalanceFields
+                ...CashBalance
               }
               userCashBalances {
-                ...UserCashBalanceFields
+                ...UserCashBalance
               }
             }
 
-            fragment UserCashBalanceFields on UserCashBalance {
+            fragment UserCashBalance on UserCashBalance {
               userCashBalanceId
               nickname
               status
@@ -2668,7 +4602,7 @@ class Client(AsyncBaseClient):
               closedAt
             }
 
-            fragment WithdrawFields on Withdraw {
+            fragment Withdraw on Withdraw {
               withdrawId
               amount
               processingFee

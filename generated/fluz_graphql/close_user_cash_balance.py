@@ -6,12 +6,12 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserCashBalanceFields, VirtualCardFields
+from .fragments import UserCashBalance, VirtualCard
 
 
 class CloseUserCashBalance(BaseModel):
-    close_user_cash_balance: Optional["CloseUserCashBalanceCloseUserCashBalance"] = (
-        Field(alias="closeUserCashBalance")
+    close_user_cash_balance: "CloseUserCashBalanceCloseUserCashBalance" = Field(
+        alias="closeUserCashBalance"
     )
 
 
@@ -24,5 +24,5 @@ class CloseUserCashBalanceCloseUserCashBalance(BaseModel):
     ] = Field(alias="affectedVirtualCards")
 
 
-CloseUserCashBalanceCloseUserCashBalanceClosedUserCashBalance = UserCashBalanceFields
-CloseUserCashBalanceCloseUserCashBalanceAffectedVirtualCards = VirtualCardFields
+CloseUserCashBalanceCloseUserCashBalanceClosedUserCashBalance = UserCashBalance
+CloseUserCashBalanceCloseUserCashBalanceAffectedVirtualCards = VirtualCard

@@ -7,11 +7,11 @@ from uuid import UUID
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import PlaidBankAccountFields
+from .fragments import PlaidBankAccount
 
 
 class CompletePlaidLink(BaseModel):
-    complete_plaid_link: Optional["CompletePlaidLinkCompletePlaidLink"] = Field(
+    complete_plaid_link: "CompletePlaidLinkCompletePlaidLink" = Field(
         alias="completePlaidLink"
     )
 
@@ -30,4 +30,4 @@ class CompletePlaidLinkCompletePlaidLink(BaseModel):
     ] = Field(alias="bankAccounts")
 
 
-CompletePlaidLinkCompletePlaidLinkBankAccounts = PlaidBankAccountFields
+CompletePlaidLinkCompletePlaidLinkBankAccounts = PlaidBankAccount

@@ -9,8 +9,8 @@ from .base_model import BaseModel
 
 
 class CreatePlaidLinkToken(BaseModel):
-    create_plaid_link_token: Optional["CreatePlaidLinkTokenCreatePlaidLinkToken"] = (
-        Field(alias="createPlaidLinkToken")
+    create_plaid_link_token: "CreatePlaidLinkTokenCreatePlaidLinkToken" = Field(
+        alias="createPlaidLinkToken"
     )
 
 

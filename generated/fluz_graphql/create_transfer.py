@@ -10,9 +10,7 @@ from .base_model import BaseModel
 
 
 class CreateTransfer(BaseModel):
-    create_transfer: Optional["CreateTransferCreateTransfer"] = Field(
-        alias="createTransfer"
-    )
+    create_transfer: "CreateTransferCreateTransfer" = Field(alias="createTransfer")
 
 
 class CreateTransferCreateTransfer(BaseModel):

@@ -10,9 +10,9 @@ from .enums import VirtualCardOrderStatus
 
 
 class CreateVirtualCardBulkOrder(BaseModel):
-    create_virtual_card_bulk_order: Optional[
-        "CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder"
-    ] = Field(alias="createVirtualCardBulkOrder")
+    create_virtual_card_bulk_order: "CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder" = Field(
+        alias="createVirtualCardBulkOrder"
+    )
 
 
 class CreateVirtualCardBulkOrderCreateVirtualCardBulkOrder(BaseModel):

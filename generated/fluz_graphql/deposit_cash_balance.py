@@ -6,11 +6,11 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import CashBalanceDepositFields, UserBalancesFields
+from .fragments import CashBalanceDeposit, UserBalances
 
 
 class DepositCashBalance(BaseModel):
-    deposit_cash_balance: Optional["DepositCashBalanceDepositCashBalance"] = Field(
+    deposit_cash_balance: "DepositCashBalanceDepositCashBalance" = Field(
         alias="depositCashBalance"
     )
 
@@ -22,5 +22,5 @@ class DepositCashBalanceDepositCashBalance(BaseModel):
     balances: Optional["DepositCashBalanceDepositCashBalanceBalances"]
 
 
-DepositCashBalanceDepositCashBalanceCashBalanceDeposits = CashBalanceDepositFields
-DepositCashBalanceDepositCashBalanceBalances = UserBalancesFields
+DepositCashBalanceDepositCashBalanceCashBalanceDeposits = CashBalanceDeposit
+DepositCashBalanceDepositCashBalanceBalances = UserBalances

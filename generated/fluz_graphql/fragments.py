@@ -18,60 +18,63 @@ from .enums import (
     DenominationsType,
     GiftCardStatus,
     OfferType,
+    PaymentMethodType,
     PaypalStatus,
     ScopeType,
+    TransactionStatus,
     UserCashBalanceStatus,
     VirtualCardStatus,
     VirtualCardType,
     WithdrawMethods,
 )
+from .money import DecimalResult
 
 
-class AccountFields(BaseModel):
-    account_id: Optional[UUID] = Field(alias="accountId")
+class Account(BaseModel):
+    account_id: UUID = Field(alias="accountId")
     type_: Optional[AccountType] = Field(alias="type")
     account_name: Optional[str] = Field(alias="accountName")
-    seats: Optional[list[Optional["AccountFieldsSeats"]]]
-    user: Optional["AccountFieldsUser"]
-    business: Optional["AccountFieldsBusiness"]
+    seats: Optional[list[Optional["AccountSeats"]]]
+    user: Optional["AccountUser"]
+    business: Optional["AccountBusiness"]
 
 
-class AccountFieldsSeats(BaseModel):
+class AccountSeats(BaseModel):
     seat_id: Optional[UUID] = Field(alias="seatId")
     seat_name: Optional[str] = Field(alias="seatName")
 
 
-class AccountFieldsUser(BaseModel):
+class AccountUser(BaseModel):
     user_id: Optional[UUID] = Field(alias="userId")
     first_name: Optional[str] = Field(alias="firstName")
     last_name: Optional[str] = Field(alias="lastName")
     email: Optional[str]
 
 
-class AccountFieldsBusiness(BaseModel):
+class AccountBusiness(BaseModel):
     business_id: Optional[UUID] = Field(alias="businessId")
     business_name: Optional[str] = Field(alias="businessName")
 
 
-class ApprovalDecisionFields(BaseModel):
+class ApprovalDecision(BaseModel):
     success: Optional[bool]
     approval_id: Optional[UUID] = Field(alias="approvalId")
     action: Optional[str]
 
 
-class ApprovalRequestSubmissionFields(BaseModel):
+class ApprovalRequestSubmission(BaseModel):
     success: Optional[bool]
     message_id: Optional[str] = Field(alias="messageId")
-    error: Optional["ApprovalRequestSubmissionFieldsError"]
+    error: Optional["ApprovalRequestSubmissionError"]
 
 
-class ApprovalRequestSubmissionFieldsError(BaseModel):
+class ApprovalRequestSubmissionError(BaseModel):
     code: Optional[str] = Field(repr=False)
     message: Optional[str]
 
 
-class BankAccountFields(BaseModel):
-    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
+class BankAccount(BaseModel):
+    bank_account_id: UUID = Field(alias="bankAccountId")
     account_id: Optional[UUID] = Field(alias="accountId")
     type_: Optional[BankAccountType] = Field(alias="type")
     account_name: Optional[str] = Field(alias="accountName")
@@ -85,8 +88,8 @@ class BankAccountFields(BaseModel):
     nickname: Optional[str]
 
 
-class BankCardFields(BaseModel):
-    bank_card_id: Optional[UUID] = Field(alias="bankCardId")
+class BankCard(BaseModel):
+    bank_card_id: UUID = Field(alias="bankCardId")
     owner_account_id: Optional[UUID] = Field(alias="ownerAccountId")
     added_user_id: Optional[UUID] = Field(alias="addedUserId")
     card_type: Optional[BankCardType] = Field(alias="cardType")
@@ -103,11 +106,18 @@ class BankCardFields(BaseModel):
     )
 
 
-class CashBalanceDepositFields(BaseModel):
-    cash_balance_deposit_id: Optional[UUID] = Field(alias="cashBalanceDepositId")
+class CashBalance(BaseModel):
+    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
+    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
+    pending_balance: Optional[DecimalResult] = Field(alias="pendingBalance")
+    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
+
+
+class CashBalanceDeposit(BaseModel):
+    cash_balance_deposit_id: UUID = Field(alias="cashBalanceDepositId")
     deposit_display_id: Optional[str] = Field(alias="depositDisplayId")
-    deposit_amount: Optional[str] = Field(alias="depositAmount")
-    deposit_fee: Optional[str] = Field(alias="depositFee")
+    deposit_amount: Optional[DecimalResult] = Field(alias="depositAmount")
+    deposit_fee: Optional[DecimalResult] = Field(alias="depositFee")
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     cash_balance_deposit_type: Optional[CashBalanceDepositType] = Field(
         alias="cashBalanceDepositType"
@@ -117,76 +127,129 @@ class CashBalanceDepositFields(BaseModel):
     cleared_date: Optional[datetime] = Field(alias="clearedDate")
     expected_cleared_date: Optional[datetime] = Field(alias="expectedClearedDate")
     cash_balance_settlements: Optional[
-        list[Optional["CashBalanceDepositFieldsCashBalanceSettlements"]]
+        list[Optional["CashBalanceDepositCashBalanceSettlements"]]
     ] = Field(alias="cashBalanceSettlements")
 
 
-class CashBalanceDepositFieldsCashBalanceSettlements(BaseModel):
+class CashBalanceDepositCashBalanceSettlements(BaseModel):
     cash_balance_settlement_id: Optional[UUID] = Field(alias="cashBalanceSettlementId")
     cash_balance_deposit_id: Optional[UUID] = Field(alias="cashBalanceDepositId")
     availability_type: Optional[str] = Field(alias="availabilityType")
     status: Optional[str]
 
 
-class CashBalanceFields(BaseModel):
-    available_balance: Optional[str] = Field(alias="availableBalance")
-    total_balance: Optional[str] = Field(alias="totalBalance")
-    pending_balance: Optional[str] = Field(alias="pendingBalance")
-    lifetime_balance: Optional[str] = Field(alias="lifetimeBalance")
-
-
-class MerchantFields(BaseModel):
-    merchant_id: Optional[UUID] = Field(alias="merchantId")
+class Merchant(BaseModel):
+    merchant_id: UUID = Field(alias="merchantId")
     name: Optional[str]
     slug: Optional[str]
 
 
-class GiftCardFields(BaseModel):
-    gift_card_id: Optional[UUID] = Field(alias="giftCardId")
+class GiftCard(BaseModel):
+    gift_card_id: UUID = Field(alias="giftCardId")
     purchaser_user_id: Optional[UUID] = Field(alias="purchaserUserId")
     status: Optional[GiftCardStatus]
     end_date: Optional[datetime] = Field(alias="endDate")
     created_at: Optional[datetime] = Field(alias="createdAt")
     terms_and_conditions: Optional[str] = Field(alias="termsAndConditions")
-    merchant: Optional["GiftCardFieldsMerchant"]
+    merchant: Optional["GiftCardMerchant"]
 
 
-class GiftCardFieldsMerchant(MerchantFields):
-    pass
+class VirtualCard(BaseModel):
+    virtual_card_id: UUID = Field(alias="virtualCardId")
+    user_id: Optional[UUID] = Field(alias="userId")
+    cardholder_name: Optional[str] = Field(alias="cardholderName")
+    expiry_month: Optional[str] = Field(alias="expiryMonth")
+    expiry_year: Optional[str] = Field(alias="expiryYear")
+    virtual_card_last_4: Optional[str] = Field(alias="virtualCardLast4")
+    status: Optional[VirtualCardStatus]
+    card_type: Optional[VirtualCardType] = Field(alias="cardType")
+    initial_amount: Optional[DecimalResult] = Field(alias="initialAmount")
+    used_amount: Optional[DecimalResult] = Field(alias="usedAmount")
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    authorization_setting: Optional["VirtualCardAuthorizationSetting"] = Field(
+        alias="authorizationSetting"
+    )
 
 
-class OfferFields(BaseModel):
+class VirtualCardAuthorizationSetting(BaseModel):
+    virtual_card_asa_settings_id: Optional[UUID] = Field(
+        alias="virtualCardAsaSettingsId"
+    )
+    virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
+    lock_date: Optional[str] = Field(alias="lockDate")
+    daily_spend_limit: Optional[DecimalResult] = Field(alias="dailySpendLimit")
+    weekly_spend_limit: Optional[DecimalResult] = Field(alias="weeklySpendLimit")
+    monthly_spend_limit: Optional[DecimalResult] = Field(alias="monthlySpendLimit")
+    annual_spend_limit: Optional[DecimalResult] = Field(alias="annualSpendLimit")
+    lifetime_spend_limit: Optional[DecimalResult] = Field(alias="lifetimeSpendLimit")
+    daily_spent: Optional[DecimalResult] = Field(alias="dailySpent")
+    weekly_spent: Optional[DecimalResult] = Field(alias="weeklySpent")
+    monthly_spent: Optional[DecimalResult] = Field(alias="monthlySpent")
+    annual_spent: Optional[DecimalResult] = Field(alias="annualSpent")
+    lifetime_spent: Optional[DecimalResult] = Field(alias="lifetimeSpent")
+    tokenized: Optional[bool]
+    locked_by_user: Optional[bool] = Field(alias="lockedByUser")
+    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse")
+    card_nickname: Optional[str] = Field(alias="cardNickname")
+
+
+class UserPurchase(BaseModel):
+    purchase_id: UUID = Field(alias="purchaseId")
+    purchase_display_id: Optional[str] = Field(alias="purchaseDisplayId")
+    purchase_bank_card_id: Optional[UUID] = Field(alias="purchaseBankCardId")
+    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
+    paypal_vault_id: Optional[UUID] = Field(alias="paypalVaultId")
+    purchase_amount: DecimalResult = Field(alias="purchaseAmount")
+    fluzpay_amount: Optional[DecimalResult] = Field(alias="fluzpayAmount")
+    seat_reward_value: Optional[DecimalResult] = Field(alias="seatRewardValue")
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    memo: Optional[str]
+    transaction_category: Optional[str] = Field(alias="transactionCategory")
+    attachment_url: Optional[str] = Field(alias="attachmentUrl")
+    gift_card: Optional["UserPurchaseGiftCard"] = Field(alias="giftCard")
+    virtual_card: Optional["UserPurchaseVirtualCard"] = Field(alias="virtualCard")
+
+
+class GiftCardPurchase(UserPurchase):
+    gift_card: "GiftCardPurchaseGiftCard" = Field(alias="giftCard")
+
+
+class GiftCardRedemption(BaseModel):
+    code: Optional[str] = Field(repr=False)
+    pin: Optional[str] = Field(repr=False)
+    url: Optional[str] = Field(repr=False)
+
+
+class Offer(BaseModel):
     offering_merchant_id: Optional[UUID] = Field(alias="offeringMerchantId")
-    offer_id: Optional[UUID] = Field(alias="offerId")
+    offer_id: UUID = Field(alias="offerId")
     type_: Optional[OfferType] = Field(alias="type")
     has_stock_info: Optional[bool] = Field(alias="hasStockInfo")
     denominations_type: Optional[DenominationsType] = Field(alias="denominationsType")
     exclusive_rate_id: Optional[UUID] = Field(alias="exclusiveRateId")
-    offer_rates: Optional[list[Optional["OfferFieldsOfferRates"]]] = Field(
-        alias="offerRates"
-    )
+    offer_rates: Optional[list[Optional["OfferOfferRates"]]] = Field(alias="offerRates")
     stock_info: Optional[
         list[
             Optional[
                 Annotated[
                     Union[
-                        "OfferFieldsStockInfoStockInfoVariableType",
-                        "OfferFieldsStockInfoStockInfoFixedType",
+                        "OfferStockInfoStockInfoVariableType",
+                        "OfferStockInfoStockInfoFixedType",
                     ],
                     Field(discriminator="typename__"),
                 ]
             ]
         ]
     ] = Field(alias="stockInfo")
-    clo_details: Optional["OfferFieldsCloDetails"] = Field(alias="cloDetails")
+    clo_details: Optional["OfferCloDetails"] = Field(alias="cloDetails")
 
 
-class OfferFieldsOfferRates(BaseModel):
-    max_user_reward_value: Optional[float] = Field(alias="maxUserRewardValue")
-    cashback_voucher_reward_value: Optional[float] = Field(
+class OfferOfferRates(BaseModel):
+    max_user_reward_value: Optional[DecimalResult] = Field(alias="maxUserRewardValue")
+    cashback_voucher_reward_value: Optional[DecimalResult] = Field(
         alias="cashbackVoucherRewardValue"
     )
-    boost_reward_value: Optional[float] = Field(alias="boostRewardValue")
+    boost_reward_value: Optional[DecimalResult] = Field(alias="boostRewardValue")
     display_boost_reward: Optional[bool] = Field(alias="displayBoostReward")
     denominations: Optional[list[Optional[str]]]
     allowed_payment_methods: Optional[list[Optional[str]]] = Field(
@@ -194,35 +257,37 @@ class OfferFieldsOfferRates(BaseModel):
     )
 
 
-class OfferFieldsStockInfoStockInfoVariableType(BaseModel):
+class OfferStockInfoStockInfoVariableType(BaseModel):
     typename__: Literal["StockInfoVariableType"] = Field(alias="__typename")
     description: Optional[str]
-    min_denomination: Optional[str] = Field(alias="minDenomination")
-    max_denomination: Optional[str] = Field(alias="maxDenomination")
+    min_denomination: Optional[DecimalResult] = Field(alias="minDenomination")
+    max_denomination: Optional[DecimalResult] = Field(alias="maxDenomination")
 
 
-class OfferFieldsStockInfoStockInfoFixedType(BaseModel):
+class OfferStockInfoStockInfoFixedType(BaseModel):
     typename__: Literal["StockInfoFixedType"] = Field(alias="__typename")
-    denomination: Optional[str]
+    denomination: Optional[DecimalResult]
     available_stock: Optional[str] = Field(alias="availableStock")
 
 
-class OfferFieldsCloDetails(BaseModel):
+class OfferCloDetails(BaseModel):
     current_rate_type: Optional[str] = Field(alias="currentRateType")
-    regular_rate: Optional[float] = Field(alias="regularRate")
-    promo_rate: Optional[float] = Field(alias="promoRate")
-    promo_base_rate: Optional[float] = Field(alias="promoBaseRate")
-    promo_max_cap: Optional[float] = Field(alias="promoMaxCap")
+    regular_rate: Optional[DecimalResult] = Field(alias="regularRate")
+    promo_rate: Optional[DecimalResult] = Field(alias="promoRate")
+    promo_base_rate: Optional[DecimalResult] = Field(alias="promoBaseRate")
+    promo_max_cap: Optional[DecimalResult] = Field(alias="promoMaxCap")
     apply_promo_base_rate_after_cap: Optional[bool] = Field(
         alias="applyPromoBaseRateAfterCap"
     )
-    minimum_purchase_amount: Optional[float] = Field(alias="minimumPurchaseAmount")
+    minimum_purchase_amount: Optional[DecimalResult] = Field(
+        alias="minimumPurchaseAmount"
+    )
     active_period_start_date: Optional[str] = Field(alias="activePeriodStartDate")
     active_period_end_date: Optional[str] = Field(alias="activePeriodEndDate")
-    periods: Optional[list[Optional["OfferFieldsCloDetailsPeriods"]]]
+    periods: Optional[list[Optional["OfferCloDetailsPeriods"]]]
 
 
-class OfferFieldsCloDetailsPeriods(BaseModel):
+class OfferCloDetailsPeriods(BaseModel):
     id: Optional[UUID]
     offer_rate_type: Optional[str] = Field(alias="offerRateType")
     period_type: Optional[str] = Field(alias="periodType")
@@ -234,16 +299,20 @@ class OfferFieldsCloDetailsPeriods(BaseModel):
     days_of_month: Optional[list[Optional[int]]] = Field(alias="daysOfMonth")
 
 
-class PaypalFields(BaseModel):
-    paypal_vault_id: Optional[UUID] = Field(alias="paypalVaultId")
+class MerchantWithOffers(Merchant):
+    offers: Optional[list[Optional["MerchantWithOffersOffers"]]]
+
+
+class PayPalAccount(BaseModel):
+    paypal_vault_id: UUID = Field(alias="paypalVaultId")
     user_id: Optional[UUID] = Field(alias="userId")
     status: Optional[PaypalStatus]
     email: Optional[str]
 
 
-class PlaidBankAccountFields(BaseModel):
+class PlaidBankAccount(BaseModel):
     bank_institution_auth_id: Optional[UUID] = Field(alias="bankInstitutionAuthId")
-    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
+    bank_account_id: UUID = Field(alias="bankAccountId")
     bank_name: Optional[str] = Field(alias="bankName")
     last_four: Optional[str] = Field(alias="lastFour")
     type_: Optional[str] = Field(alias="type")
@@ -251,30 +320,30 @@ class PlaidBankAccountFields(BaseModel):
     platform_item_id: Optional[str] = Field(alias="platformItemId")
 
 
-class PlaidBankBalanceFields(BaseModel):
+class PlaidBankBalance(BaseModel):
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
-    balance: Optional[float]
+    balance: Optional[DecimalResult]
     updated_at: Optional[datetime] = Field(alias="updatedAt")
 
 
-class ProgramLimitsFields(BaseModel):
+class ProgramLimits(BaseModel):
     daily_limit: Optional[str] = Field(alias="dailyLimit")
     weekly_limit: Optional[str] = Field(alias="weeklyLimit")
     monthly_limit: Optional[str] = Field(alias="monthlyLimit")
 
 
-class RevealedVirtualCardFields(BaseModel):
-    virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
+class RevealedVirtualCard(BaseModel):
+    virtual_card_id: UUID = Field(alias="virtualCardId")
     card_number: Optional[str] = Field(alias="cardNumber", repr=False)
     expiry_mmyy: Optional[str] = Field(alias="expiryMMYY")
     cvv: Optional[str] = Field(repr=False)
     card_holder_name: Optional[str] = Field(alias="cardHolderName")
-    billing_address: Optional["RevealedVirtualCardFieldsBillingAddress"] = Field(
+    billing_address: Optional["RevealedVirtualCardBillingAddress"] = Field(
         alias="billingAddress"
     )
 
 
-class RevealedVirtualCardFieldsBillingAddress(BaseModel):
+class RevealedVirtualCardBillingAddress(BaseModel):
     street_address: Optional[str] = Field(alias="streetAddress")
     street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
     street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
@@ -284,15 +353,29 @@ class RevealedVirtualCardFieldsBillingAddress(BaseModel):
     country: Optional[str]
 
 
-class UserAccessTokenFields(BaseModel):
+class Transaction(BaseModel):
+    record_id: UUID = Field(alias="recordId")
+    transaction_type: Optional[str] = Field(alias="transactionType")
+    amount: Optional[DecimalResult]
+    status: Optional[TransactionStatus]
+    channel: Optional[str]
+    connected_app_id: Optional[UUID] = Field(alias="connectedAppId")
+    connected_app_name: Optional[str] = Field(alias="connectedAppName")
+    created_at: Optional[datetime] = Field(alias="createdAt")
+    memo: Optional[str]
+    transaction_category: Optional[str] = Field(alias="transactionCategory")
+    attachment_url: Optional[str] = Field(alias="attachmentUrl")
+
+
+class UserAccessToken(BaseModel):
     token: Optional[str] = Field(repr=False)
     access_token: Optional[str] = Field(alias="accessToken", repr=False)
     refresh_token: Optional[str] = Field(alias="refreshToken", repr=False)
     scopes: Optional[list[Optional[ScopeType]]]
 
 
-class UserAddressFields(BaseModel):
-    user_address_id: Optional[UUID] = Field(alias="userAddressId")
+class UserAddress(BaseModel):
+    user_address_id: UUID = Field(alias="userAddressId")
     street_address_line_1: Optional[str] = Field(alias="streetAddressLine1")
     street_address_line_2: Optional[str] = Field(alias="streetAddressLine2")
     city: Optional[str]
@@ -301,118 +384,56 @@ class UserAddressFields(BaseModel):
     country: Optional[str]
 
 
-class UserCashBalanceFields(BaseModel):
-    user_cash_balance_id: Optional[UUID] = Field(alias="userCashBalanceId")
+class UserCashBalance(BaseModel):
+    user_cash_balance_id: UUID = Field(alias="userCashBalanceId")
     nickname: Optional[str]
     status: Optional[UserCashBalanceStatus]
     is_default: Optional[bool] = Field(alias="isDefault")
-    total_cash_balance: str = Field(alias="totalCashBalance")
-    available_cash_balance: str = Field(alias="availableCashBalance")
-    lifetime_cash_balance: str = Field(alias="lifetimeCashBalance")
+    total_cash_balance: DecimalResult = Field(alias="totalCashBalance")
+    available_cash_balance: DecimalResult = Field(alias="availableCashBalance")
+    lifetime_cash_balance: DecimalResult = Field(alias="lifetimeCashBalance")
     created_at: Optional[datetime] = Field(alias="createdAt")
     closed_at: Optional[datetime] = Field(alias="closedAt")
 
 
-class UserBalancesFields(BaseModel):
-    rewards_balance: Optional["UserBalancesFieldsRewardsBalance"] = Field(
+class UserBalances(BaseModel):
+    rewards_balance: Optional["UserBalancesRewardsBalance"] = Field(
         alias="rewardsBalance"
     )
-    cash_balance: Optional["UserBalancesFieldsCashBalance"] = Field(alias="cashBalance")
-    gift_card_cash_balance: Optional["UserBalancesFieldsGiftCardCashBalance"] = Field(
+    cash_balance: Optional["UserBalancesCashBalance"] = Field(alias="cashBalance")
+    gift_card_cash_balance: Optional["UserBalancesGiftCardCashBalance"] = Field(
         alias="giftCardCashBalance"
     )
-    user_cash_balances: Optional[
-        list[Optional["UserBalancesFieldsUserCashBalances"]]
-    ] = Field(alias="userCashBalances")
-
-
-class UserBalancesFieldsRewardsBalance(BaseModel):
-    available_balance: Optional[str] = Field(alias="availableBalance")
-    total_balance: Optional[str] = Field(alias="totalBalance")
-    lifetime_balance: Optional[str] = Field(alias="lifetimeBalance")
-
-
-class UserBalancesFieldsCashBalance(CashBalanceFields):
-    pass
-
-
-class UserBalancesFieldsGiftCardCashBalance(CashBalanceFields):
-    pass
-
-
-class UserBalancesFieldsUserCashBalances(UserCashBalanceFields):
-    pass
-
-
-class VirtualCardFields(BaseModel):
-    virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
-    user_id: Optional[UUID] = Field(alias="userId")
-    cardholder_name: Optional[str] = Field(alias="cardholderName")
-    expiry_month: Optional[str] = Field(alias="expiryMonth")
-    expiry_year: Optional[str] = Field(alias="expiryYear")
-    virtual_card_last_4: Optional[str] = Field(alias="virtualCardLast4")
-    status: Optional[VirtualCardStatus]
-    card_type: Optional[VirtualCardType] = Field(alias="cardType")
-    initial_amount: Optional[float] = Field(alias="initialAmount")
-    used_amount: Optional[float] = Field(alias="usedAmount")
-    created_at: Optional[datetime] = Field(alias="createdAt")
-    authorization_setting: Optional["VirtualCardFieldsAuthorizationSetting"] = Field(
-        alias="authorizationSetting"
+    user_cash_balances: Optional[list[Optional["UserBalancesUserCashBalances"]]] = (
+        Field(alias="userCashBalances")
     )
 
 
-class VirtualCardFieldsAuthorizationSetting(BaseModel):
-    virtual_card_asa_settings_id: Optional[UUID] = Field(
-        alias="virtualCardAsaSettingsId"
+class UserBalancesRewardsBalance(BaseModel):
+    available_balance: Optional[DecimalResult] = Field(alias="availableBalance")
+    total_balance: Optional[DecimalResult] = Field(alias="totalBalance")
+    lifetime_balance: Optional[DecimalResult] = Field(alias="lifetimeBalance")
+
+
+class Wallet(BaseModel):
+    blocked_payment_types: Optional[list[Optional[PaymentMethodType]]] = Field(
+        alias="blockedPaymentTypes"
     )
-    virtual_card_id: Optional[UUID] = Field(alias="virtualCardId")
-    lock_date: Optional[str] = Field(alias="lockDate")
-    daily_spend_limit: Optional[float] = Field(alias="dailySpendLimit")
-    weekly_spend_limit: Optional[float] = Field(alias="weeklySpendLimit")
-    monthly_spend_limit: Optional[float] = Field(alias="monthlySpendLimit")
-    annual_spend_limit: Optional[float] = Field(alias="annualSpendLimit")
-    lifetime_spend_limit: Optional[float] = Field(alias="lifetimeSpendLimit")
-    daily_spent: Optional[float] = Field(alias="dailySpent")
-    weekly_spent: Optional[float] = Field(alias="weeklySpent")
-    monthly_spent: Optional[float] = Field(alias="monthlySpent")
-    annual_spent: Optional[float] = Field(alias="annualSpent")
-    lifetime_spent: Optional[float] = Field(alias="lifetimeSpent")
-    tokenized: Optional[bool]
-    locked_by_user: Optional[bool] = Field(alias="lockedByUser")
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse")
-    card_nickname: Optional[str] = Field(alias="cardNickname")
+    bank_cards: Optional[list[Optional["WalletBankCards"]]] = Field(alias="bankCards")
+    bank_accounts: Optional[list[Optional["WalletBankAccounts"]]] = Field(
+        alias="bankAccounts"
+    )
+    paypal_accounts: Optional[list[Optional["WalletPaypalAccounts"]]] = Field(
+        alias="paypalAccounts"
+    )
+    balances: Optional["WalletBalances"]
 
 
-class UserPurchaseFields(BaseModel):
-    purchase_id: Optional[UUID] = Field(alias="purchaseId")
-    purchase_display_id: Optional[str] = Field(alias="purchaseDisplayId")
-    purchase_bank_card_id: Optional[UUID] = Field(alias="purchaseBankCardId")
-    bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
-    paypal_vault_id: Optional[UUID] = Field(alias="paypalVaultId")
-    purchase_amount: Optional[float] = Field(alias="purchaseAmount")
-    fluzpay_amount: Optional[float] = Field(alias="fluzpayAmount")
-    seat_reward_value: Optional[float] = Field(alias="seatRewardValue")
-    created_at: Optional[datetime] = Field(alias="createdAt")
-    memo: Optional[str]
-    transaction_category: Optional[str] = Field(alias="transactionCategory")
-    attachment_url: Optional[str] = Field(alias="attachmentUrl")
-    gift_card: Optional["UserPurchaseFieldsGiftCard"] = Field(alias="giftCard")
-    virtual_card: Optional["UserPurchaseFieldsVirtualCard"] = Field(alias="virtualCard")
-
-
-class UserPurchaseFieldsGiftCard(GiftCardFields):
-    pass
-
-
-class UserPurchaseFieldsVirtualCard(VirtualCardFields):
-    pass
-
-
-class WithdrawFields(BaseModel):
-    withdraw_id: Optional[UUID] = Field(alias="withdrawId")
-    amount: Optional[str]
-    processing_fee: Optional[str] = Field(alias="processingFee")
-    charged_fee: Optional[str] = Field(alias="chargedFee")
+class Withdraw(BaseModel):
+    withdraw_id: UUID = Field(alias="withdrawId")
+    amount: Optional[DecimalResult]
+    processing_fee: Optional[DecimalResult] = Field(alias="processingFee")
+    charged_fee: Optional[DecimalResult] = Field(alias="chargedFee")
     status: Optional[str]
     display_status: Optional[str] = Field(alias="displayStatus")
     withdraw_method: Optional[WithdrawMethods] = Field(alias="withdrawMethod")
@@ -427,3 +448,17 @@ class WithdrawFields(BaseModel):
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
     user_cash_balance_id: Optional[UUID] = Field(alias="userCashBalanceId")
     seat_id: Optional[UUID] = Field(alias="seatId")
+
+
+GiftCardMerchant = Merchant
+UserPurchaseGiftCard = GiftCard
+UserPurchaseVirtualCard = VirtualCard
+GiftCardPurchaseGiftCard = GiftCard
+MerchantWithOffersOffers = Offer
+UserBalancesCashBalance = CashBalance
+UserBalancesGiftCardCashBalance = CashBalance
+UserBalancesUserCashBalances = UserCashBalance
+WalletBankCards = BankCard
+WalletBankAccounts = BankAccount
+WalletPaypalAccounts = PayPalAccount
+WalletBalances = UserBalances

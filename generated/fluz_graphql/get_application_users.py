@@ -8,13 +8,13 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import ScopeType
-from .fragments import AccountFields
+from .fragments import Account
 
 
 class GetApplicationUsers(BaseModel):
-    get_application_users: Optional[
-        list[Optional["GetApplicationUsersGetApplicationUsers"]]
-    ] = Field(alias="getApplicationUsers")
+    get_application_users: list["GetApplicationUsersGetApplicationUsers"] = Field(
+        alias="getApplicationUsers"
+    )
 
 
 class GetApplicationUsersGetApplicationUsers(BaseModel):
@@ -23,4 +23,4 @@ class GetApplicationUsersGetApplicationUsers(BaseModel):
     accounts: Optional[list[Optional["GetApplicationUsersGetApplicationUsersAccounts"]]]
 
 
-GetApplicationUsersGetApplicationUsersAccounts = AccountFields
+GetApplicationUsersGetApplicationUsersAccounts = Account

@@ -11,9 +11,9 @@ from .base_model import BaseModel
 
 
 class GetApprovalRequests(BaseModel):
-    approval_requests: Optional[
-        list[Optional["GetApprovalRequestsApprovalRequests"]]
-    ] = Field(alias="approvalRequests")
+    approval_requests: list["GetApprovalRequestsApprovalRequests"] = Field(
+        alias="approvalRequests"
+    )
 
 
 class GetApprovalRequestsApprovalRequests(BaseModel):

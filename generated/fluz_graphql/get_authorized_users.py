@@ -11,8 +11,8 @@ from .enums import UACRoleStatusType, UACRoleType
 
 
 class GetAuthorizedUsers(BaseModel):
-    authorized_users: Optional[list[Optional["GetAuthorizedUsersAuthorizedUsers"]]] = (
-        Field(alias="authorizedUsers")
+    authorized_users: list["GetAuthorizedUsersAuthorizedUsers"] = Field(
+        alias="authorizedUsers"
     )
 
 

@@ -6,11 +6,11 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ProgramLimitsFields
+from .fragments import ProgramLimits
 
 
 class GetBins(BaseModel):
-    bins: Optional[list[Optional["GetBinsBins"]]]
+    bins: list["GetBinsBins"]
 
 
 class GetBinsBins(BaseModel):
@@ -20,4 +20,4 @@ class GetBinsBins(BaseModel):
     program_limits: Optional["GetBinsBinsProgramLimits"] = Field(alias="programLimits")
 
 
-GetBinsBinsProgramLimits = ProgramLimitsFields
+GetBinsBinsProgramLimits = ProgramLimits

@@ -9,9 +9,7 @@ from .base_model import BaseModel
 
 
 class GetMccList(BaseModel):
-    get_mcc_list: Optional[list[Optional["GetMccListGetMccList"]]] = Field(
-        alias="getMccList"
-    )
+    get_mcc_list: list["GetMccListGetMccList"] = Field(alias="getMccList")
 
 
 class GetMccListGetMccList(BaseModel):

@@ -8,18 +8,19 @@ from uuid import UUID
 from pydantic import Field
 
 from .base_model import BaseModel
+from .money import DecimalResult
 
 
 class GetPlaidBankAccountSpendPower(BaseModel):
-    get_plaid_bank_account_spend_power: Optional[
-        "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower"
-    ] = Field(alias="getPlaidBankAccountSpendPower")
+    get_plaid_bank_account_spend_power: "GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower" = Field(
+        alias="getPlaidBankAccountSpendPower"
+    )
 
 
 class GetPlaidBankAccountSpendPowerGetPlaidBankAccountSpendPower(BaseModel):
     bank_account_id: Optional[UUID] = Field(alias="bankAccountId")
-    spend_power: Optional[float] = Field(alias="spendPower")
-    available_spend_power: Optional[float] = Field(alias="availableSpendPower")
-    last_recorded_balance: Optional[float] = Field(alias="lastRecordedBalance")
-    pending_transactions: Optional[float] = Field(alias="pendingTransactions")
+    spend_power: Optional[DecimalResult] = Field(alias="spendPower")
+    available_spend_power: Optional[DecimalResult] = Field(alias="availableSpendPower")
+    last_recorded_balance: Optional[DecimalResult] = Field(alias="lastRecordedBalance")
+    pending_transactions: Optional[DecimalResult] = Field(alias="pendingTransactions")
     updated_at: Optional[datetime] = Field(alias="updatedAt")

@@ -8,12 +8,13 @@ from uuid import UUID
 from pydantic import Field
 
 from .base_model import BaseModel
+from .money import DecimalResult
 
 
 class GetPlaidBankTransactions(BaseModel):
-    get_plaid_bank_transactions: Optional[
-        "GetPlaidBankTransactionsGetPlaidBankTransactions"
-    ] = Field(alias="getPlaidBankTransactions")
+    get_plaid_bank_transactions: "GetPlaidBankTransactionsGetPlaidBankTransactions" = (
+        Field(alias="getPlaidBankTransactions")
+    )
 
 
 class GetPlaidBankTransactionsGetPlaidBankTransactions(BaseModel):
@@ -34,7 +35,7 @@ class GetPlaidBankTransactionsGetPlaidBankTransactionsTransactions(BaseModel):
     transaction_status: Optional[str] = Field(alias="transactionStatus")
     transaction_type: Optional[str] = Field(alias="transactionType")
     transaction_date: Optional[datetime] = Field(alias="transactionDate")
-    amount: Optional[float]
+    amount: Optional[DecimalResult]
     currency_code: Optional[str] = Field(alias="currencyCode")
     description: Optional[str]
     merchant_name: Optional[str] = Field(alias="merchantName")

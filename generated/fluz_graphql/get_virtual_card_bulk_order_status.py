@@ -7,13 +7,13 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import VirtualCardOrderStatus
-from .fragments import RevealedVirtualCardFields
+from .fragments import RevealedVirtualCard
 
 
 class GetVirtualCardBulkOrderStatus(BaseModel):
-    get_virtual_card_bulk_order_status: Optional[
-        "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus"
-    ] = Field(alias="getVirtualCardBulkOrderStatus")
+    get_virtual_card_bulk_order_status: "GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus" = Field(
+        alias="getVirtualCardBulkOrderStatus"
+    )
 
 
 class GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus(BaseModel):
@@ -32,5 +32,5 @@ class GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus(BaseModel):
 
 
 GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatusVirtualCards = (
-    RevealedVirtualCardFields
+    RevealedVirtualCard
 )

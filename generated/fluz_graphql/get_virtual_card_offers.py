@@ -6,13 +6,13 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import ProgramLimitsFields
+from .fragments import ProgramLimits
 
 
 class GetVirtualCardOffers(BaseModel):
-    get_virtual_card_offers: Optional[
-        list[Optional["GetVirtualCardOffersGetVirtualCardOffers"]]
-    ] = Field(alias="getVirtualCardOffers")
+    get_virtual_card_offers: list["GetVirtualCardOffersGetVirtualCardOffers"] = Field(
+        alias="getVirtualCardOffers"
+    )
 
 
 class GetVirtualCardOffersGetVirtualCardOffers(BaseModel):
@@ -26,4 +26,4 @@ class GetVirtualCardOffersGetVirtualCardOffers(BaseModel):
     ] = Field(alias="programLimits")
 
 
-GetVirtualCardOffersGetVirtualCardOffersProgramLimits = ProgramLimitsFields
+GetVirtualCardOffersGetVirtualCardOffersProgramLimits = ProgramLimits

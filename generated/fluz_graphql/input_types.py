@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, PlainSerializer
 
-from .base_model import BaseModel
+from .base_model import InputModel
 from .enums import (
     CashBalanceDepositType,
     CloseUserCashBalanceFundingSource,
@@ -24,533 +24,1554 @@ from .enums import (
     WithdrawMethods,
     WithdrawSource,
 )
+from .money import DecimalInput, MoneyInput
 from .scalars import serialize_datetime, serialize_uuid
 
 
-class OffsetInput(BaseModel):
-    """(doc) Pagination. limit default 20, max 20 (getMerchants/getUserPurchases); offset default 0."""
+class OffsetInput(InputModel):
+    """Pagination: which slice of a list to return.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        limit: ``limit: Int``. Items per page, 1 to 20 (default 20). More is refused
+            (AR-0001), not clamped.
+        offset: ``offset: Int``. Items to skip, >= 0 (default 0). Next page: offset + limit.
+    """
 
     limit: Optional[int] = None
+    "Items per page, 1 to 20 (default 20). More is refused (AR-0001), not clamped."
     offset: Optional[int] = None
+    "Items to skip, >= 0 (default 0). Next page: offset + limit."
 
 
-class OfferTypesInput(BaseModel):
-    gift_card_offer: Optional[bool] = Field(alias="giftCardOffer", default=None)
-    card_linked_offer: Optional[bool] = Field(alias="cardLinkedOffer", default=None)
+class OfferTypesInput(InputModel):
+    """The GraphQL input ``OfferTypesInput``.
 
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
 
-class GetOfferQuoteInput(BaseModel):
-    slug: Optional[str] = None
-    merchant_slug: Optional[str] = Field(alias="merchantSlug", default=None)
-    denomination: float
-    payment_method: Optional[PaymentMethodType] = Field(
-        alias="paymentMethod", default=None
+    Attributes:
+        gift_card_offer: ``giftCardOffer: Boolean``.
+        card_linked_offer: ``cardLinkedOffer: Boolean``.
+    """
+
+    gift_card_offer: Optional[bool] = Field(
+        validation_alias="giftCardOffer",
+        serialization_alias="giftCardOffer",
+        default=None,
+    )
+    card_linked_offer: Optional[bool] = Field(
+        validation_alias="cardLinkedOffer",
+        serialization_alias="cardLinkedOffer",
+        default=None,
     )
 
 
-class MerchantInput(BaseModel):
+class GetOfferQuoteInput(InputModel):
+    """Which merchant and denomination to quote. Give exactly one of slug and merchantSlug.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        slug: ``slug: String``. The merchant's slug (as documented); or give merchantSlug.
+        merchant_slug: ``merchantSlug: String``. The merchant's slug (as a live client sends
+            it); or give slug.
+        denomination: ``denomination: Float!``; required; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form). The gift card's value in dollars, > 0, at most 2 decimal places.
+        payment_method: ``paymentMethod: PaymentMethodType``. How it would be paid (default
+            FLUZPAY); rates differ by method.
+    """
+
+    slug: Optional[str] = None
+    "The merchant's slug (as documented); or give merchantSlug."
+    merchant_slug: Optional[str] = Field(
+        validation_alias="merchantSlug",
+        serialization_alias="merchantSlug",
+        default=None,
+    )
+    "The merchant's slug (as a live client sends it); or give slug."
+    denomination: MoneyInput
+    "The gift card's value in dollars, > 0, at most 2 decimal places."
+    payment_method: Optional[PaymentMethodType] = Field(
+        validation_alias="paymentMethod",
+        serialization_alias="paymentMethod",
+        default=None,
+    )
+    "How it would be paid (default FLUZPAY); rates differ by method."
+
+
+class MerchantInput(InputModel):
+    """The GraphQL input ``MerchantInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        id: ``id: UUID``.
+        slug: ``slug: String``.
+        name: ``name: String``.
+    """
+
     id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = None
     slug: Optional[str] = None
     name: Optional[str] = None
 
 
-class UserPurchaseFilterInput(BaseModel):
+class UserPurchaseFilterInput(InputModel):
+    """The GraphQL input ``UserPurchaseFilterInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        scope: ``scope: [PurchaseScopeFilter]``.
+    """
+
     scope: Optional[list[Optional[PurchaseScopeFilter]]] = None
 
 
-class PurchaseGiftCardInput(BaseModel):
+class PurchaseGiftCardInput(InputModel):
+    """What to buy and how to pay. Give exactly one of offerId and merchantSlug. Funding: the
+    Fluz balance (balanceAmount, or all of it with defaultToBalance) and/or one of
+    bankAccountId, bankCardId, paypalVaultId.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once and
+            answers a repeat with the original purchase. Reuse it to retry, use a new one to
+            buy again.
+        offer_id: ``offerId: UUID``. The offer to buy from (from getMerchants /
+            getOfferQuote); or give merchantSlug.
+        merchant_slug: ``merchantSlug: String``. The merchant, whose best offer is used; or
+            give offerId.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            The gift card's value in dollars, > 0, at most 2 decimal places; a denomination
+            the offer allows.
+        exclusive_rate_id: ``exclusiveRateId: UUID``. Use this exclusive rate (an offer of
+            type EXCLUSIVE_RATE_OFFER).
+        balance_amount: ``balanceAmount: Float``; dollars as Decimal, int or decimal string,
+            at most 2 decimal places (a float only if it has at most 2 in its shortest
+            form). The part paid from the Fluz balance, >= 0, at most amount; the rest from
+            the funding source.
+        bank_account_id: ``bankAccountId: UUID``. Pay (the rest) from this bank account.
+        bank_card_id: ``bankCardId: UUID``. Pay (the rest) from this bank card.
+        paypal_vault_id: ``paypalVaultId: UUID``. Pay (the rest) from this PayPal account.
+        default_to_balance: ``defaultToBalance: Boolean``; default True. Fall back to the
+            Fluz balance when no funding source is given (default true).
+        user_cash_balance_id: ``userCashBalanceId: UUID``. Pay from this spend account
+            instead of the default one.
+        memo: ``memo: String``. Your note on the transaction.
+        transaction_category: ``transactionCategory: String``. Your category for the
+            transaction.
+        attachment_id: ``attachmentId: String``. An uploaded attachment for the transaction.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
+    "Makes retries safe: Fluz processes one key once and answers a repeat with the original purchase. Reuse it to retry, use a new one to buy again."
     offer_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="offerId", default=None
+        validation_alias="offerId", serialization_alias="offerId", default=None
     )
-    merchant_slug: Optional[str] = Field(alias="merchantSlug", default=None)
-    amount: float
+    "The offer to buy from (from getMerchants / getOfferQuote); or give merchantSlug."
+    merchant_slug: Optional[str] = Field(
+        validation_alias="merchantSlug",
+        serialization_alias="merchantSlug",
+        default=None,
+    )
+    "The merchant, whose best offer is used; or give offerId."
+    amount: MoneyInput
+    "The gift card's value in dollars, > 0, at most 2 decimal places; a denomination the offer allows."
     exclusive_rate_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="exclusiveRateId", default=None)
+        Field(
+            validation_alias="exclusiveRateId",
+            serialization_alias="exclusiveRateId",
+            default=None,
+        )
     )
-    balance_amount: Optional[float] = Field(alias="balanceAmount", default=None)
+    "Use this exclusive rate (an offer of type EXCLUSIVE_RATE_OFFER)."
+    balance_amount: Optional[MoneyInput] = Field(
+        validation_alias="balanceAmount",
+        serialization_alias="balanceAmount",
+        default=None,
+    )
+    "The part paid from the Fluz balance, >= 0, at most amount; the rest from the funding source."
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
+    "Pay (the rest) from this bank account."
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
+    "Pay (the rest) from this bank card."
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
-    default_to_balance: Optional[bool] = Field(alias="defaultToBalance", default=True)
+    "Pay (the rest) from this PayPal account."
+    default_to_balance: Optional[bool] = Field(
+        validation_alias="defaultToBalance",
+        serialization_alias="defaultToBalance",
+        default=True,
+    )
+    "Fall back to the Fluz balance when no funding source is given (default true)."
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
+    "Pay from this spend account instead of the default one."
     memo: Optional[str] = None
+    "Your note on the transaction."
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    "Your category for the transaction."
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
+    "An uploaded attachment for the transaction."
 
 
-class AddressInput(BaseModel):
-    street_address_line_1: str = Field(alias="streetAddressLine1")
+class AddressInput(InputModel):
+    """The GraphQL input ``AddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        street_address_line_1: ``streetAddressLine1: String!``; required.
+        street_address_line_2: ``streetAddressLine2: String``.
+        country: ``country: String!``; required.
+        city: ``city: String!``; required.
+        state: ``state: String!``; required.
+        postal_code: ``postalCode: String!``; required.
+    """
+
+    street_address_line_1: str = Field(
+        validation_alias="streetAddressLine1", serialization_alias="streetAddressLine1"
+    )
     street_address_line_2: Optional[str] = Field(
-        alias="streetAddressLine2", default=None
+        validation_alias="streetAddressLine2",
+        serialization_alias="streetAddressLine2",
+        default=None,
     )
     country: str
     city: str
     state: str
-    postal_code: str = Field(alias="postalCode")
+    postal_code: str = Field(
+        validation_alias="postalCode", serialization_alias="postalCode"
+    )
 
 
-class AddBankCardInput(BaseModel):
-    card_number: str = Field(alias="cardNumber", repr=False)
-    expiration_month: str = Field(alias="expirationMonth")
-    expiration_year: str = Field(alias="expirationYear")
+class AddBankCardInput(InputModel):
+    """A bank card to add. Give exactly one of billingAddress and userAddressId.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        card_number: ``cardNumber: String!``; required. The card number (kept out of reprs
+            and error messages).
+        expiration_month: ``expirationMonth: String!``; required. Two digits, e.g. "01".
+        expiration_year: ``expirationYear: String!``; required. Four digits, e.g. "2029".
+        cvv: ``cvv: String!``; required. The card's security code (kept out of reprs and
+            error messages).
+        cardholder_name: ``cardholderName: String!``; required.
+        billing_address: ``billingAddress: AddressInput``.
+        user_address_id: ``userAddressId: UUID``.
+    """
+
+    card_number: str = Field(
+        validation_alias="cardNumber", serialization_alias="cardNumber", repr=False
+    )
+    "The card number (kept out of reprs and error messages)."
+    expiration_month: str = Field(
+        validation_alias="expirationMonth", serialization_alias="expirationMonth"
+    )
+    'Two digits, e.g. "01".'
+    expiration_year: str = Field(
+        validation_alias="expirationYear", serialization_alias="expirationYear"
+    )
+    'Four digits, e.g. "2029".'
     cvv: str = Field(repr=False)
-    cardholder_name: str = Field(alias="cardholderName")
+    "The card's security code (kept out of reprs and error messages)."
+    cardholder_name: str = Field(
+        validation_alias="cardholderName", serialization_alias="cardholderName"
+    )
     billing_address: Optional["AddressInput"] = Field(
-        alias="billingAddress", default=None
+        validation_alias="billingAddress",
+        serialization_alias="billingAddress",
+        default=None,
     )
     user_address_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="userAddressId", default=None
+        validation_alias="userAddressId",
+        serialization_alias="userAddressId",
+        default=None,
     )
 
 
-class UpdateBankCardNicknameInput(BaseModel):
+class UpdateBankCardNicknameInput(InputModel):
+    """The GraphQL input ``UpdateBankCardNicknameInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_card_id: ``bankCardId: UUID!``; required.
+        nickname: ``nickname: String!``; required.
+    """
+
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankCardId"
+        validation_alias="bankCardId", serialization_alias="bankCardId"
     )
     nickname: str
 
 
-class UpdateBankCardPreferredMerchantCategoryCodeInput(BaseModel):
+class UpdateBankCardPreferredMerchantCategoryCodeInput(InputModel):
+    """The GraphQL input ``UpdateBankCardPreferredMerchantCategoryCodeInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_card_id: ``bankCardId: UUID!``; required.
+        preferred_merchant_category_code: ``preferredMerchantCategoryCode: String!``;
+            required.
+    """
+
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankCardId"
+        validation_alias="bankCardId", serialization_alias="bankCardId"
     )
-    preferred_merchant_category_code: str = Field(alias="preferredMerchantCategoryCode")
+    preferred_merchant_category_code: str = Field(
+        validation_alias="preferredMerchantCategoryCode",
+        serialization_alias="preferredMerchantCategoryCode",
+    )
 
 
-class DeleteBankCardInput(BaseModel):
+class DeleteBankCardInput(InputModel):
+    """The GraphQL input ``DeleteBankCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_card_id: ``bankCardId: UUID!``; required.
+    """
+
     bank_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankCardId"
+        validation_alias="bankCardId", serialization_alias="bankCardId"
     )
 
 
-class DepositCashBalanceInput(BaseModel):
+class DepositCashBalanceInput(InputModel):
+    """How much to deposit, from where, into which balance.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to deposit, > 0, at most 2 decimal places.
+        deposit_type: ``depositType: CashBalanceDepositType``. Which balance receives it
+            (default CASH_BALANCE).
+        bank_account_id: ``bankAccountId: UUID``.
+        bank_card_id: ``bankCardId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        merchant_category_code: ``merchantCategoryCode: String``. Only for
+            GIFT_CARD_BALANCE: an MCC from getMccList.
+        user_cash_balance_id: ``userCashBalanceId: UUID``. Deposit into this spend account.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
-    amount: float
+    "Makes retries safe: Fluz processes one key once."
+    amount: MoneyInput
+    "Dollars to deposit, > 0, at most 2 decimal places."
     deposit_type: Optional[CashBalanceDepositType] = Field(
-        alias="depositType", default=None
+        validation_alias="depositType", serialization_alias="depositType", default=None
     )
+    "Which balance receives it (default CASH_BALANCE)."
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     merchant_category_code: Optional[str] = Field(
-        alias="merchantCategoryCode", default=None
+        validation_alias="merchantCategoryCode",
+        serialization_alias="merchantCategoryCode",
+        default=None,
     )
+    "Only for GIFT_CARD_BALANCE: an MCC from getMccList."
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
+    "Deposit into this spend account."
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class WithdrawCashBalanceInput(BaseModel):
+class WithdrawCashBalanceInput(InputModel):
+    """How much to withdraw, and where to.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to withdraw, > 0, at most 2 decimal places.
+        method: ``method: WithdrawMethods!``; required. Where the money goes: BANK_ACH,
+            BANK_CARD, PAYPAL or VENMO.
+        source: ``source: WithdrawSource``.
+        bank_account_id: ``bankAccountId: UUID``.
+        bank_card_id: ``bankCardId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        cash_balance_id: ``cashBalanceId: UUID``. Withdraw from this spend account.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
-    amount: float
+    "Makes retries safe: Fluz processes one key once."
+    amount: MoneyInput
+    "Dollars to withdraw, > 0, at most 2 decimal places."
     method: WithdrawMethods
+    "Where the money goes: BANK_ACH, BANK_CARD, PAYPAL or VENMO."
     source: Optional[WithdrawSource] = None
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="cashBalanceId", default=None
+        validation_alias="cashBalanceId",
+        serialization_alias="cashBalanceId",
+        default=None,
     )
+    "Withdraw from this spend account."
 
 
-class TransferInternalBalanceInput(BaseModel):
-    amount: float
-    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+class TransferInternalBalanceInput(InputModel):
+    """Move money between two of the user's spend accounts.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to move, > 0, at most 2 decimal places.
+        idempotency_key: ``idempotencyKey: String!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        source_user_cash_balance_id: ``sourceUserCashBalanceId: UUID!``; required.
+        destination_user_cash_balance_id: ``destinationUserCashBalanceId: UUID!``; required.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
+    amount: MoneyInput
+    "Dollars to move, > 0, at most 2 decimal places."
+    idempotency_key: Optional[str] = Field(
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
+    )
+    "Makes retries safe: Fluz processes one key once."
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
-        Field(alias="sourceUserCashBalanceId")
+        Field(
+            validation_alias="sourceUserCashBalanceId",
+            serialization_alias="sourceUserCashBalanceId",
+        )
     )
     destination_user_cash_balance_id: Annotated[
         UUID, PlainSerializer(serialize_uuid)
-    ] = Field(alias="destinationUserCashBalanceId")
+    ] = Field(
+        validation_alias="destinationUserCashBalanceId",
+        serialization_alias="destinationUserCashBalanceId",
+    )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class TransferDestination(BaseModel):
+class TransferDestination(InputModel):
+    """The GraphQL input ``TransferDestination``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        account_id: ``accountId: UUID``.
+        external_reference_id: ``externalReferenceId: String``.
+        user_cash_balance_id: ``userCashBalanceId: UUID``.
+    """
+
     account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="accountId", default=None
+        validation_alias="accountId", serialization_alias="accountId", default=None
     )
     external_reference_id: Optional[str] = Field(
-        alias="externalReferenceId", default=None
+        validation_alias="externalReferenceId",
+        serialization_alias="externalReferenceId",
+        default=None,
     )
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
 
 
-class CreateTransferInput(BaseModel):
-    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
-    amount: float
+class CreateTransferInput(InputModel):
+    """Send money to another account (destination required with Basic auth).
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: String!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+            Dollars to send, > 0, at most 2 decimal places.
+        destination: ``destination: TransferDestination``.
+        bank_card_id: ``bankCardId: UUID``.
+        bank_account_id: ``bankAccountId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        direction: ``direction: TransferDirection``.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
+    idempotency_key: Optional[str] = Field(
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
+    )
+    "Makes retries safe: Fluz processes one key once."
+    amount: MoneyInput
+    "Dollars to send, > 0, at most 2 decimal places."
     destination: Optional["TransferDestination"] = None
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     direction: Optional[TransferDirection] = None
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class CreateUserCashBalanceInput(BaseModel):
+class CreateUserCashBalanceInput(InputModel):
+    """The GraphQL input ``CreateUserCashBalanceInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        nickname: ``nickname: String!``; required.
+    """
+
     nickname: str
 
 
-class UpdateUserCashBalanceInput(BaseModel):
+class UpdateUserCashBalanceInput(InputModel):
+    """The GraphQL input ``UpdateUserCashBalanceInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        user_cash_balance_id: ``userCashBalanceId: UUID!``; required.
+        nickname: ``nickname: String!``; required.
+    """
+
     user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="userCashBalanceId"
+        validation_alias="userCashBalanceId", serialization_alias="userCashBalanceId"
     )
     nickname: str
 
 
-class CloseUserCashBalanceInput(BaseModel):
+class CloseUserCashBalanceInput(InputModel):
+    """The GraphQL input ``CloseUserCashBalanceInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries.
+        user_cash_balance_id: ``userCashBalanceId: UUID!``; required.
+        new_funding_source: ``newFundingSource: CloseUserCashBalanceFundingSource``.
+        lock_all_virtual_cards: ``lockAllVirtualCards: Boolean``.
+        transfer_user_cash_balance_id: ``transferUserCashBalanceId: UUID``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
     user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="userCashBalanceId"
+        validation_alias="userCashBalanceId", serialization_alias="userCashBalanceId"
     )
     new_funding_source: Optional[CloseUserCashBalanceFundingSource] = Field(
-        alias="newFundingSource", default=None
+        validation_alias="newFundingSource",
+        serialization_alias="newFundingSource",
+        default=None,
     )
     lock_all_virtual_cards: Optional[bool] = Field(
-        alias="lockAllVirtualCards", default=None
+        validation_alias="lockAllVirtualCards",
+        serialization_alias="lockAllVirtualCards",
+        default=None,
     )
     transfer_user_cash_balance_id: Optional[
         Annotated[UUID, PlainSerializer(serialize_uuid)]
-    ] = Field(alias="transferUserCashBalanceId", default=None)
+    ] = Field(
+        validation_alias="transferUserCashBalanceId",
+        serialization_alias="transferUserCashBalanceId",
+        default=None,
+    )
 
 
-class VirtualCardBillingAddressInput(BaseModel):
-    street_address_line_1: str = Field(alias="streetAddressLine1")
+class VirtualCardBillingAddressInput(InputModel):
+    """The GraphQL input ``VirtualCardBillingAddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        street_address_line_1: ``streetAddressLine1: String!``; required.
+        street_address_line_2: ``streetAddressLine2: String``.
+        country: ``country: String!``; required.
+        city: ``city: String!``; required.
+        state: ``state: String!``; required.
+        postal_code: ``postalCode: String!``; required.
+    """
+
+    street_address_line_1: str = Field(
+        validation_alias="streetAddressLine1", serialization_alias="streetAddressLine1"
+    )
     street_address_line_2: Optional[str] = Field(
-        alias="streetAddressLine2", default=None
+        validation_alias="streetAddressLine2",
+        serialization_alias="streetAddressLine2",
+        default=None,
     )
     country: str
     city: str
     state: str
-    postal_code: str = Field(alias="postalCode")
+    postal_code: str = Field(
+        validation_alias="postalCode", serialization_alias="postalCode"
+    )
 
 
-class CreateVirtualCardInput(BaseModel):
+class CreateVirtualCardInput(InputModel):
+    """The new virtual card: its spend limit, duration and funding.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries. Makes retries safe: Fluz processes one key once.
+        spend_limit: ``spendLimit: Float!``; required; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form). Dollars the card may spend per duration, at least 5, at most 2
+            decimal places.
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration``. The
+            period the limit applies to (default LIFETIME).
+        lock_date: ``lockDate: String``. yyyy-mm-dd after which the card is locked (default
+            in 47 months).
+        lock_card_next_use: ``lockCardNextUse: Boolean``.
+        card_nickname: ``cardNickname: String``.
+        primary_funding_source: ``primaryFundingSource: VirtualCardFundingSource``.
+            FLUZ_BALANCE (default) or BANK_ACCOUNT (then give bankAccountId).
+        bank_account_id: ``bankAccountId: UUID``.
+        offer_id: ``offerId: UUID``.
+        auth_user_id: ``authUserId: UUID``.
+        user_address_id: ``userAddressId: UUID``.
+        billing_address: ``billingAddress: VirtualCardBillingAddressInput``.
+        user_cash_balance_id: ``userCashBalanceId: UUID``.
+        use_prepayment_balance: ``usePrepaymentBalance: Boolean``.
+        use_rewards_balance: ``useRewardsBalance: Boolean``.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+    """
+
     idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
     )
-    spend_limit: float = Field(alias="spendLimit")
+    "Makes retries safe: Fluz processes one key once."
+    spend_limit: MoneyInput = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit"
+    )
+    "Dollars the card may spend per duration, at least 5, at most 2 decimal places."
     spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
-        alias="spendLimitDuration", default=None
+        validation_alias="spendLimitDuration",
+        serialization_alias="spendLimitDuration",
+        default=None,
     )
-    lock_date: Optional[str] = Field(alias="lockDate", default=None)
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse", default=None)
-    card_nickname: Optional[str] = Field(alias="cardNickname", default=None)
+    "The period the limit applies to (default LIFETIME)."
+    lock_date: Optional[str] = Field(
+        validation_alias="lockDate", serialization_alias="lockDate", default=None
+    )
+    "yyyy-mm-dd after which the card is locked (default in 47 months)."
+    lock_card_next_use: Optional[bool] = Field(
+        validation_alias="lockCardNextUse",
+        serialization_alias="lockCardNextUse",
+        default=None,
+    )
+    card_nickname: Optional[str] = Field(
+        validation_alias="cardNickname",
+        serialization_alias="cardNickname",
+        default=None,
+    )
     primary_funding_source: Optional[VirtualCardFundingSource] = Field(
-        alias="primaryFundingSource", default=None
+        validation_alias="primaryFundingSource",
+        serialization_alias="primaryFundingSource",
+        default=None,
     )
+    "FLUZ_BALANCE (default) or BANK_ACCOUNT (then give bankAccountId)."
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     offer_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="offerId", default=None
+        validation_alias="offerId", serialization_alias="offerId", default=None
     )
     auth_user_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="authUserId", default=None
+        validation_alias="authUserId", serialization_alias="authUserId", default=None
     )
     user_address_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="userAddressId", default=None
+        validation_alias="userAddressId",
+        serialization_alias="userAddressId",
+        default=None,
     )
     billing_address: Optional["VirtualCardBillingAddressInput"] = Field(
-        alias="billingAddress", default=None
+        validation_alias="billingAddress",
+        serialization_alias="billingAddress",
+        default=None,
     )
     user_cash_balance_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = (
-        Field(alias="userCashBalanceId", default=None)
+        Field(
+            validation_alias="userCashBalanceId",
+            serialization_alias="userCashBalanceId",
+            default=None,
+        )
     )
     use_prepayment_balance: Optional[bool] = Field(
-        alias="usePrepaymentBalance", default=None
+        validation_alias="usePrepaymentBalance",
+        serialization_alias="usePrepaymentBalance",
+        default=None,
     )
-    use_rewards_balance: Optional[bool] = Field(alias="useRewardsBalance", default=None)
+    use_rewards_balance: Optional[bool] = Field(
+        validation_alias="useRewardsBalance",
+        serialization_alias="useRewardsBalance",
+        default=None,
+    )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
 
 
-class CreateVirtualCardBulkOrderItemInput(BaseModel):
+class CreateVirtualCardBulkOrderItemInput(InputModel):
+    """The GraphQL input ``CreateVirtualCardBulkOrderItemInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        quantity: ``quantity: Int!``; required.
+        spend_limit: ``spendLimit: Float!``; required; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration``.
+        lock_date: ``lockDate: String``.
+        lock_card_next_use: ``lockCardNextUse: Boolean``.
+        card_nickname: ``cardNickname: String``.
+        primary_funding_source: ``primaryFundingSource: VirtualCardFundingSource``.
+        bank_account_id: ``bankAccountId: UUID``.
+    """
+
     quantity: int
-    spend_limit: float = Field(alias="spendLimit")
-    spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
-        alias="spendLimitDuration", default=None
+    spend_limit: MoneyInput = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit"
     )
-    lock_date: Optional[str] = Field(alias="lockDate", default=None)
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse", default=None)
-    card_nickname: Optional[str] = Field(alias="cardNickname", default=None)
+    spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
+        validation_alias="spendLimitDuration",
+        serialization_alias="spendLimitDuration",
+        default=None,
+    )
+    lock_date: Optional[str] = Field(
+        validation_alias="lockDate", serialization_alias="lockDate", default=None
+    )
+    lock_card_next_use: Optional[bool] = Field(
+        validation_alias="lockCardNextUse",
+        serialization_alias="lockCardNextUse",
+        default=None,
+    )
+    card_nickname: Optional[str] = Field(
+        validation_alias="cardNickname",
+        serialization_alias="cardNickname",
+        default=None,
+    )
     primary_funding_source: Optional[VirtualCardFundingSource] = Field(
-        alias="primaryFundingSource", default=None
+        validation_alias="primaryFundingSource",
+        serialization_alias="primaryFundingSource",
+        default=None,
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
 
 
-class CreateVirtualCardBulkOrderInput(BaseModel):
-    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(alias="offerId")
-    order_items: list["CreateVirtualCardBulkOrderItemInput"] = Field(alias="orderItems")
+class CreateVirtualCardBulkOrderInput(InputModel):
+    """The GraphQL input ``CreateVirtualCardBulkOrderInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        offer_id: ``offerId: UUID!``; required.
+        order_items: ``orderItems: [CreateVirtualCardBulkOrderItemInput!]!``; required.
+    """
+
+    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="offerId", serialization_alias="offerId"
+    )
+    order_items: list["CreateVirtualCardBulkOrderItemInput"] = Field(
+        validation_alias="orderItems", serialization_alias="orderItems"
+    )
 
 
-class GetVirtualCardBulkOrderStatusInput(BaseModel):
-    order_id: str = Field(alias="orderId")
+class GetVirtualCardBulkOrderStatusInput(InputModel):
+    """The GraphQL input ``GetVirtualCardBulkOrderStatusInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        order_id: ``orderId: String!``; required.
+    """
+
+    order_id: str = Field(validation_alias="orderId", serialization_alias="orderId")
 
 
-class EditVirtualCardInput(BaseModel):
+class EditVirtualCardInput(InputModel):
+    """The GraphQL input ``EditVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        virtual_card_id: ``virtualCardId: UUID!``; required.
+        spend_limit: ``spendLimit: Float``; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration``.
+        lock_date: ``lockDate: String``.
+        lock_card_next_use: ``lockCardNextUse: Boolean``.
+        card_nickname: ``cardNickname: String``.
+        primary_funding_source: ``primaryFundingSource: VirtualCardFundingSource``.
+        bank_account_id: ``bankAccountId: UUID``.
+    """
+
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="virtualCardId"
+        validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
-    spend_limit: Optional[float] = Field(alias="spendLimit", default=None)
+    spend_limit: Optional[MoneyInput] = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit", default=None
+    )
     spend_limit_duration: Optional[VirtualCardSpendLimitDuration] = Field(
-        alias="spendLimitDuration", default=None
+        validation_alias="spendLimitDuration",
+        serialization_alias="spendLimitDuration",
+        default=None,
     )
-    lock_date: Optional[str] = Field(alias="lockDate", default=None)
-    lock_card_next_use: Optional[bool] = Field(alias="lockCardNextUse", default=None)
-    card_nickname: Optional[str] = Field(alias="cardNickname", default=None)
+    lock_date: Optional[str] = Field(
+        validation_alias="lockDate", serialization_alias="lockDate", default=None
+    )
+    lock_card_next_use: Optional[bool] = Field(
+        validation_alias="lockCardNextUse",
+        serialization_alias="lockCardNextUse",
+        default=None,
+    )
+    card_nickname: Optional[str] = Field(
+        validation_alias="cardNickname",
+        serialization_alias="cardNickname",
+        default=None,
+    )
     primary_funding_source: Optional[VirtualCardFundingSource] = Field(
-        alias="primaryFundingSource", default=None
+        validation_alias="primaryFundingSource",
+        serialization_alias="primaryFundingSource",
+        default=None,
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
 
 
-class LockVirtualCardInput(BaseModel):
+class LockVirtualCardInput(InputModel):
+    """The GraphQL input ``LockVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        virtual_card_id: ``virtualCardId: UUID!``; required.
+    """
+
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="virtualCardId"
+        validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
 
 
-class UnlockVirtualCardInput(BaseModel):
+class UnlockVirtualCardInput(InputModel):
+    """The GraphQL input ``UnlockVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        virtual_card_id: ``virtualCardId: UUID!``; required.
+    """
+
     virtual_card_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="virtualCardId"
+        validation_alias="virtualCardId", serialization_alias="virtualCardId"
     )
 
 
-class GetVirtualCardOffersInput(BaseModel):
-    card_brand_locked: Optional[bool] = Field(alias="cardBrandLocked", default=None)
-    card_type: Optional[VirtualCardOfferType] = Field(alias="cardType", default=None)
+class GetVirtualCardOffersInput(InputModel):
+    """The GraphQL input ``GetVirtualCardOffersInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        card_brand_locked: ``cardBrandLocked: Boolean``.
+        card_type: ``cardType: VirtualCardOfferType``.
+        card_network: ``cardNetwork: VirtualCardNetwork``.
+    """
+
+    card_brand_locked: Optional[bool] = Field(
+        validation_alias="cardBrandLocked",
+        serialization_alias="cardBrandLocked",
+        default=None,
+    )
+    card_type: Optional[VirtualCardOfferType] = Field(
+        validation_alias="cardType", serialization_alias="cardType", default=None
+    )
     card_network: Optional[VirtualCardNetwork] = Field(
-        alias="cardNetwork", default=None
+        validation_alias="cardNetwork", serialization_alias="cardNetwork", default=None
     )
 
 
-class AddVirtualCardAddressInput(BaseModel):
-    billing_address: "VirtualCardBillingAddressInput" = Field(alias="billingAddress")
+class AddVirtualCardAddressInput(InputModel):
+    """The GraphQL input ``AddVirtualCardAddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        billing_address: ``billingAddress: VirtualCardBillingAddressInput!``; required.
+        auth_user_id: ``authUserId: UUID``.
+    """
+
+    billing_address: "VirtualCardBillingAddressInput" = Field(
+        validation_alias="billingAddress", serialization_alias="billingAddress"
+    )
     auth_user_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="authUserId", default=None
+        validation_alias="authUserId", serialization_alias="authUserId", default=None
     )
 
 
-class TransactionFilterInput(BaseModel):
+class TransactionFilterInput(InputModel):
+    """The GraphQL input ``TransactionFilterInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        record_id: ``recordId: [UUID]``.
+        status: ``status: [TransactionStatus]``.
+        amount: ``amount: Float``; dollars as Decimal, int or decimal string, at most 2
+            decimal places (a float only if it has at most 2 in its shortest form).
+        amount_gte: ``amountGte: Float``; dollars as Decimal, int or decimal string, at most
+            2 decimal places (a float only if it has at most 2 in its shortest form).
+        amount_lte: ``amountLte: Float``; dollars as Decimal, int or decimal string, at most
+            2 decimal places (a float only if it has at most 2 in its shortest form).
+        final_amount: ``finalAmount: Float``; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        final_amount_gte: ``finalAmountGte: Float``; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        final_amount_lte: ``finalAmountLte: Float``; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        cashback_amount: ``cashbackAmount: Float``; dollars as Decimal, int or decimal
+            string, at most 2 decimal places (a float only if it has at most 2 in its
+            shortest form).
+        cashback_amount_gte: ``cashbackAmountGte: Float``; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        cashback_amount_lte: ``cashbackAmountLte: Float``; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        cashback_percentage: ``cashbackPercentage: Float``; an exact decimal: Decimal, int
+            or decimal string.
+        cashback_percentage_gte: ``cashbackPercentageGte: Float``; an exact decimal:
+            Decimal, int or decimal string.
+        cashback_percentage_lte: ``cashbackPercentageLte: Float``; an exact decimal:
+            Decimal, int or decimal string.
+        fee_amount: ``feeAmount: Float``; dollars as Decimal, int or decimal string, at most
+            2 decimal places (a float only if it has at most 2 in its shortest form).
+        fee_amount_gte: ``feeAmountGte: Float``; dollars as Decimal, int or decimal string,
+            at most 2 decimal places (a float only if it has at most 2 in its shortest
+            form).
+        fee_amount_lte: ``feeAmountLte: Float``; dollars as Decimal, int or decimal string,
+            at most 2 decimal places (a float only if it has at most 2 in its shortest
+            form).
+        created_gte: ``createdGte: DateTime``.
+        created_lte: ``createdLte: DateTime``.
+        updated_gte: ``updatedGte: DateTime``.
+        updated_lte: ``updatedLte: DateTime``.
+    """
+
     record_id: Optional[
         list[Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]]]
-    ] = Field(alias="recordId", default=None)
+    ] = Field(validation_alias="recordId", serialization_alias="recordId", default=None)
     status: Optional[list[Optional[TransactionStatus]]] = None
-    amount: Optional[float] = None
-    amount_gte: Optional[float] = Field(alias="amountGte", default=None)
-    amount_lte: Optional[float] = Field(alias="amountLte", default=None)
-    final_amount: Optional[float] = Field(alias="finalAmount", default=None)
-    final_amount_gte: Optional[float] = Field(alias="finalAmountGte", default=None)
-    final_amount_lte: Optional[float] = Field(alias="finalAmountLte", default=None)
-    cashback_amount: Optional[float] = Field(alias="cashbackAmount", default=None)
-    cashback_amount_gte: Optional[float] = Field(
-        alias="cashbackAmountGte", default=None
+    amount: Optional[MoneyInput] = None
+    amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="amountGte", serialization_alias="amountGte", default=None
     )
-    cashback_amount_lte: Optional[float] = Field(
-        alias="cashbackAmountLte", default=None
+    amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="amountLte", serialization_alias="amountLte", default=None
     )
-    cashback_percentage: Optional[float] = Field(
-        alias="cashbackPercentage", default=None
+    final_amount: Optional[MoneyInput] = Field(
+        validation_alias="finalAmount", serialization_alias="finalAmount", default=None
     )
-    cashback_percentage_gte: Optional[float] = Field(
-        alias="cashbackPercentageGte", default=None
+    final_amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="finalAmountGte",
+        serialization_alias="finalAmountGte",
+        default=None,
     )
-    cashback_percentage_lte: Optional[float] = Field(
-        alias="cashbackPercentageLte", default=None
+    final_amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="finalAmountLte",
+        serialization_alias="finalAmountLte",
+        default=None,
     )
-    fee_amount: Optional[float] = Field(alias="feeAmount", default=None)
-    fee_amount_gte: Optional[float] = Field(alias="feeAmountGte", default=None)
-    fee_amount_lte: Optional[float] = Field(alias="feeAmountLte", default=None)
+    cashback_amount: Optional[MoneyInput] = Field(
+        validation_alias="cashbackAmount",
+        serialization_alias="cashbackAmount",
+        default=None,
+    )
+    cashback_amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="cashbackAmountGte",
+        serialization_alias="cashbackAmountGte",
+        default=None,
+    )
+    cashback_amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="cashbackAmountLte",
+        serialization_alias="cashbackAmountLte",
+        default=None,
+    )
+    cashback_percentage: Optional[DecimalInput] = Field(
+        validation_alias="cashbackPercentage",
+        serialization_alias="cashbackPercentage",
+        default=None,
+    )
+    cashback_percentage_gte: Optional[DecimalInput] = Field(
+        validation_alias="cashbackPercentageGte",
+        serialization_alias="cashbackPercentageGte",
+        default=None,
+    )
+    cashback_percentage_lte: Optional[DecimalInput] = Field(
+        validation_alias="cashbackPercentageLte",
+        serialization_alias="cashbackPercentageLte",
+        default=None,
+    )
+    fee_amount: Optional[MoneyInput] = Field(
+        validation_alias="feeAmount", serialization_alias="feeAmount", default=None
+    )
+    fee_amount_gte: Optional[MoneyInput] = Field(
+        validation_alias="feeAmountGte",
+        serialization_alias="feeAmountGte",
+        default=None,
+    )
+    fee_amount_lte: Optional[MoneyInput] = Field(
+        validation_alias="feeAmountLte",
+        serialization_alias="feeAmountLte",
+        default=None,
+    )
     created_gte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="createdGte", default=None)
+        Field(
+            validation_alias="createdGte",
+            serialization_alias="createdGte",
+            default=None,
+        )
     )
     created_lte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="createdLte", default=None)
+        Field(
+            validation_alias="createdLte",
+            serialization_alias="createdLte",
+            default=None,
+        )
     )
     updated_gte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="updatedGte", default=None)
+        Field(
+            validation_alias="updatedGte",
+            serialization_alias="updatedGte",
+            default=None,
+        )
     )
     updated_lte: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="updatedLte", default=None)
+        Field(
+            validation_alias="updatedLte",
+            serialization_alias="updatedLte",
+            default=None,
+        )
     )
 
 
-class UpdateTransactionMetadataInput(BaseModel):
+class UpdateTransactionMetadataInput(InputModel):
+    """The GraphQL input ``UpdateTransactionMetadataInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        transaction_id: ``transactionId: UUID!``; required.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
     transaction_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="transactionId"
+        validation_alias="transactionId", serialization_alias="transactionId"
     )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class UserLookupInput(BaseModel):
-    phone_number: Optional[str] = Field(alias="phoneNumber", default=None)
+class UserLookupInput(InputModel):
+    """The GraphQL input ``UserLookupInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        phone_number: ``phoneNumber: String``.
+        email: ``email: String``.
+    """
+
+    phone_number: Optional[str] = Field(
+        validation_alias="phoneNumber", serialization_alias="phoneNumber", default=None
+    )
     email: Optional[str] = None
 
 
-class BusinessLookupInput(BaseModel):
-    company_name: str = Field(alias="companyName")
+class BusinessLookupInput(InputModel):
+    """The GraphQL input ``BusinessLookupInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        company_name: ``companyName: String!``; required.
+    """
+
+    company_name: str = Field(
+        validation_alias="companyName", serialization_alias="companyName"
+    )
 
 
-class RequestVirtualCardInput(BaseModel):
-    seat_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(alias="seatId")
-    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(alias="offerId")
-    purchase_amount: float = Field(alias="purchaseAmount")
+class RequestVirtualCardInput(InputModel):
+    """The GraphQL input ``RequestVirtualCardInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        seat_id: ``seatId: UUID!``; required.
+        offer_id: ``offerId: UUID!``; required.
+        purchase_amount: ``purchaseAmount: Float!``; required; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        channel: ``channel: SourcePlatformChannel!``; required.
+        fluzpay_amount: ``fluzpayAmount: Float!``; required; dollars as Decimal, int or
+            decimal string, at most 2 decimal places (a float only if it has at most 2 in
+            its shortest form).
+        spend_limit_duration: ``spendLimitDuration: VirtualCardSpendLimitDuration!``;
+            required.
+        virtual_card_pin: ``virtualCardPIN: String``.
+        brand_locked: ``brandLocked: Boolean``.
+        mcc_id: ``mccId: String``.
+        share_with: ``shareWith: [String]``.
+        pin_auth_token: ``pinAuthToken: String``.
+    """
+
+    seat_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="seatId", serialization_alias="seatId"
+    )
+    offer_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
+        validation_alias="offerId", serialization_alias="offerId"
+    )
+    purchase_amount: MoneyInput = Field(
+        validation_alias="purchaseAmount", serialization_alias="purchaseAmount"
+    )
     channel: SourcePlatformChannel
-    fluzpay_amount: float = Field(alias="fluzpayAmount")
+    fluzpay_amount: MoneyInput = Field(
+        validation_alias="fluzpayAmount", serialization_alias="fluzpayAmount"
+    )
     spend_limit_duration: VirtualCardSpendLimitDuration = Field(
-        alias="spendLimitDuration"
+        validation_alias="spendLimitDuration", serialization_alias="spendLimitDuration"
     )
     virtual_card_pin: Optional[str] = Field(
-        alias="virtualCardPIN", default=None, repr=False
+        validation_alias="virtualCardPIN",
+        serialization_alias="virtualCardPIN",
+        default=None,
+        repr=False,
     )
-    brand_locked: Optional[bool] = Field(alias="brandLocked", default=None)
-    mcc_id: Optional[str] = Field(alias="mccId", default=None)
-    share_with: Optional[list[Optional[str]]] = Field(alias="shareWith", default=None)
+    brand_locked: Optional[bool] = Field(
+        validation_alias="brandLocked", serialization_alias="brandLocked", default=None
+    )
+    mcc_id: Optional[str] = Field(
+        validation_alias="mccId", serialization_alias="mccId", default=None
+    )
+    share_with: Optional[list[Optional[str]]] = Field(
+        validation_alias="shareWith", serialization_alias="shareWith", default=None
+    )
     pin_auth_token: Optional[str] = Field(
-        alias="pinAuthToken", default=None, repr=False
+        validation_alias="pinAuthToken",
+        serialization_alias="pinAuthToken",
+        default=None,
+        repr=False,
     )
 
 
-class RequestReimbursementInput(BaseModel):
-    amount: float
+class RequestReimbursementInput(InputModel):
+    """The GraphQL input ``RequestReimbursementInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        source_user_cash_balance_id: ``sourceUserCashBalanceId: UUID!``; required.
+        destination_user_cash_balance_id: ``destinationUserCashBalanceId: UUID!``; required.
+        memo: ``memo: String``.
+        category_id: ``categoryId: UUID``.
+    """
+
+    amount: MoneyInput
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
-        Field(alias="sourceUserCashBalanceId")
+        Field(
+            validation_alias="sourceUserCashBalanceId",
+            serialization_alias="sourceUserCashBalanceId",
+        )
     )
     destination_user_cash_balance_id: Annotated[
         UUID, PlainSerializer(serialize_uuid)
-    ] = Field(alias="destinationUserCashBalanceId")
+    ] = Field(
+        validation_alias="destinationUserCashBalanceId",
+        serialization_alias="destinationUserCashBalanceId",
+    )
     memo: Optional[str] = None
     category_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="categoryId", default=None
+        validation_alias="categoryId", serialization_alias="categoryId", default=None
     )
 
 
-class RequestInternalTransferInput(BaseModel):
-    amount: float
+class RequestInternalTransferInput(InputModel):
+    """The GraphQL input ``RequestInternalTransferInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        source_user_cash_balance_id: ``sourceUserCashBalanceId: UUID!``; required.
+        destination_user_cash_balance_id: ``destinationUserCashBalanceId: UUID!``; required.
+    """
+
+    amount: MoneyInput
     source_user_cash_balance_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = (
-        Field(alias="sourceUserCashBalanceId")
+        Field(
+            validation_alias="sourceUserCashBalanceId",
+            serialization_alias="sourceUserCashBalanceId",
+        )
     )
     destination_user_cash_balance_id: Annotated[
         UUID, PlainSerializer(serialize_uuid)
-    ] = Field(alias="destinationUserCashBalanceId")
-
-
-class RequestAccountTransferInput(BaseModel):
-    idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="idempotencyKey", default=None
+    ] = Field(
+        validation_alias="destinationUserCashBalanceId",
+        serialization_alias="destinationUserCashBalanceId",
     )
-    amount: float
+
+
+class RequestAccountTransferInput(InputModel):
+    """The GraphQL input ``RequestAccountTransferInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        idempotency_key: ``idempotencyKey: UUID!``; optional: FluzClient fills in a UUID4
+            and reuses it on retries.
+        amount: ``amount: Float!``; required; dollars as Decimal, int or decimal string, at
+            most 2 decimal places (a float only if it has at most 2 in its shortest form).
+        destination: ``destination: TransferDestination``.
+        bank_card_id: ``bankCardId: UUID``.
+        bank_account_id: ``bankAccountId: UUID``.
+        paypal_vault_id: ``paypalVaultId: UUID``.
+        memo: ``memo: String``.
+        transaction_category: ``transactionCategory: String``.
+        attachment_id: ``attachmentId: String``.
+    """
+
+    idempotency_key: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
+        validation_alias="idempotencyKey",
+        serialization_alias="idempotencyKey",
+        default=None,
+    )
+    amount: MoneyInput
     destination: Optional["TransferDestination"] = None
     bank_card_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankCardId", default=None
+        validation_alias="bankCardId", serialization_alias="bankCardId", default=None
     )
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     paypal_vault_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="paypalVaultId", default=None
+        validation_alias="paypalVaultId",
+        serialization_alias="paypalVaultId",
+        default=None,
     )
     memo: Optional[str] = None
     transaction_category: Optional[str] = Field(
-        alias="transactionCategory", default=None
+        validation_alias="transactionCategory",
+        serialization_alias="transactionCategory",
+        default=None,
     )
-    attachment_id: Optional[str] = Field(alias="attachmentId", default=None)
+    attachment_id: Optional[str] = Field(
+        validation_alias="attachmentId",
+        serialization_alias="attachmentId",
+        default=None,
+    )
 
 
-class CreatePlaidLinkTokenInput(BaseModel):
-    device_os: Optional[PlaidDeviceOs] = Field(alias="deviceOs", default=None)
-    platform_item_id: Optional[str] = Field(alias="platformItemId", default=None)
+class CreatePlaidLinkTokenInput(InputModel):
+    """The GraphQL input ``CreatePlaidLinkTokenInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        device_os: ``deviceOs: PlaidDeviceOs``.
+        platform_item_id: ``platformItemId: String``.
+    """
+
+    device_os: Optional[PlaidDeviceOs] = Field(
+        validation_alias="deviceOs", serialization_alias="deviceOs", default=None
+    )
+    platform_item_id: Optional[str] = Field(
+        validation_alias="platformItemId",
+        serialization_alias="platformItemId",
+        default=None,
+    )
 
 
-class CompletePlaidLinkInput(BaseModel):
-    public_token: str = Field(alias="publicToken", repr=False)
-    platform_item_id: Optional[str] = Field(alias="platformItemId", default=None)
+class CompletePlaidLinkInput(InputModel):
+    """The GraphQL input ``CompletePlaidLinkInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        public_token: ``publicToken: String!``; required.
+        platform_item_id: ``platformItemId: String``.
+    """
+
+    public_token: str = Field(
+        validation_alias="publicToken", serialization_alias="publicToken", repr=False
+    )
+    platform_item_id: Optional[str] = Field(
+        validation_alias="platformItemId",
+        serialization_alias="platformItemId",
+        default=None,
+    )
 
 
-class CreatePlaidLinkAddressInput(BaseModel):
+class CreatePlaidLinkAddressInput(InputModel):
+    """The GraphQL input ``CreatePlaidLinkAddressInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_account_id: ``bankAccountId: UUID``.
+        address: ``address: AddressInput``.
+    """
+
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     address: Optional["AddressInput"] = None
 
 
-class PlaidBankAccountInput(BaseModel):
+class PlaidBankAccountInput(InputModel):
+    """The GraphQL input ``PlaidBankAccountInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_account_id: ``bankAccountId: UUID!``; required.
+    """
+
     bank_account_id: Annotated[UUID, PlainSerializer(serialize_uuid)] = Field(
-        alias="bankAccountId"
+        validation_alias="bankAccountId", serialization_alias="bankAccountId"
     )
 
 
-class PlaidBankTransactionFilterInput(BaseModel):
+class PlaidBankTransactionFilterInput(InputModel):
+    """The GraphQL input ``PlaidBankTransactionFilterInput``.
+
+    Build it with the snake_case names below (the camelCase GraphQL names work too). Bad
+    values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.
+
+    Attributes:
+        bank_account_id: ``bankAccountId: UUID``.
+        start_date: ``startDate: DateTime``.
+        end_date: ``endDate: DateTime``.
+        paginate: ``paginate: OffsetInput``.
+    """
+
     bank_account_id: Optional[Annotated[UUID, PlainSerializer(serialize_uuid)]] = Field(
-        alias="bankAccountId", default=None
+        validation_alias="bankAccountId",
+        serialization_alias="bankAccountId",
+        default=None,
     )
     start_date: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="startDate", default=None)
+        Field(
+            validation_alias="startDate", serialization_alias="startDate", default=None
+        )
     )
     end_date: Optional[Annotated[datetime, PlainSerializer(serialize_datetime)]] = (
-        Field(alias="endDate", default=None)
+        Field(validation_alias="endDate", serialization_alias="endDate", default=None)
     )
     paginate: Optional["OffsetInput"] = None

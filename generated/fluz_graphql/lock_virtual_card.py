@@ -10,9 +10,7 @@ from .base_model import BaseModel
 
 
 class LockVirtualCard(BaseModel):
-    lock_virtual_card: Optional["LockVirtualCardLockVirtualCard"] = Field(
-        alias="lockVirtualCard"
-    )
+    lock_virtual_card: "LockVirtualCardLockVirtualCard" = Field(alias="lockVirtualCard")
 
 
 class LockVirtualCardLockVirtualCard(BaseModel):

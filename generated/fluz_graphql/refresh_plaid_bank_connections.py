@@ -9,9 +9,9 @@ from .base_model import BaseModel
 
 
 class RefreshPlaidBankConnections(BaseModel):
-    refresh_plaid_bank_connections: Optional[
-        "RefreshPlaidBankConnectionsRefreshPlaidBankConnections"
-    ] = Field(alias="refreshPlaidBankConnections")
+    refresh_plaid_bank_connections: "RefreshPlaidBankConnectionsRefreshPlaidBankConnections" = Field(
+        alias="refreshPlaidBankConnections"
+    )
 
 
 class RefreshPlaidBankConnectionsRefreshPlaidBankConnections(BaseModel):

@@ -9,7 +9,7 @@ from .base_model import BaseModel
 
 
 class RegisterUser(BaseModel):
-    register_user: Optional["RegisterUserRegisterUser"] = Field(alias="registerUser")
+    register_user: "RegisterUserRegisterUser" = Field(alias="registerUser")
 
 
 class RegisterUserRegisterUser(BaseModel):

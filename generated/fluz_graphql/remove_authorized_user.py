@@ -11,8 +11,8 @@ from .enums import UACRoleStatusType
 
 
 class RemoveAuthorizedUser(BaseModel):
-    remove_authorized_user: Optional["RemoveAuthorizedUserRemoveAuthorizedUser"] = (
-        Field(alias="removeAuthorizedUser")
+    remove_authorized_user: "RemoveAuthorizedUserRemoveAuthorizedUser" = Field(
+        alias="removeAuthorizedUser"
     )
 
 

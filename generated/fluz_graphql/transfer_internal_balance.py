@@ -6,13 +6,13 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import CashBalanceDepositFields, WithdrawFields
+from .fragments import CashBalanceDeposit, Withdraw
 
 
 class TransferInternalBalance(BaseModel):
-    transfer_internal_balance: Optional[
-        "TransferInternalBalanceTransferInternalBalance"
-    ] = Field(alias="transferInternalBalance")
+    transfer_internal_balance: "TransferInternalBalanceTransferInternalBalance" = Field(
+        alias="transferInternalBalance"
+    )
 
 
 class TransferInternalBalanceTransferInternalBalance(BaseModel):
@@ -22,7 +22,5 @@ class TransferInternalBalanceTransferInternalBalance(BaseModel):
     withdraw: Optional["TransferInternalBalanceTransferInternalBalanceWithdraw"]
 
 
-TransferInternalBalanceTransferInternalBalanceCashBalanceDeposit = (
-    CashBalanceDepositFields
-)
-TransferInternalBalanceTransferInternalBalanceWithdraw = WithdrawFields
+TransferInternalBalanceTransferInternalBalanceCashBalanceDeposit = CashBalanceDeposit
+TransferInternalBalanceTransferInternalBalanceWithdraw = Withdraw

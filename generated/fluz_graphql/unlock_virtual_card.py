@@ -10,7 +10,7 @@ from .base_model import BaseModel
 
 
 class UnlockVirtualCard(BaseModel):
-    unlock_virtual_card: Optional["UnlockVirtualCardUnlockVirtualCard"] = Field(
+    unlock_virtual_card: "UnlockVirtualCardUnlockVirtualCard" = Field(
         alias="unlockVirtualCard"
     )
 

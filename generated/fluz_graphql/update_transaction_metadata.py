@@ -9,9 +9,9 @@ from .base_model import BaseModel
 
 
 class UpdateTransactionMetadata(BaseModel):
-    update_transaction_metadata: Optional[
-        "UpdateTransactionMetadataUpdateTransactionMetadata"
-    ] = Field(alias="updateTransactionMetadata")
+    update_transaction_metadata: "UpdateTransactionMetadataUpdateTransactionMetadata" = Field(
+        alias="updateTransactionMetadata"
+    )
 
 
 class UpdateTransactionMetadataUpdateTransactionMetadata(BaseModel):

@@ -6,11 +6,11 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import UserBalancesFields, WithdrawFields
+from .fragments import UserBalances, Withdraw
 
 
 class WithdrawCashBalance(BaseModel):
-    withdraw_cash_balance: Optional["WithdrawCashBalanceWithdrawCashBalance"] = Field(
+    withdraw_cash_balance: "WithdrawCashBalanceWithdrawCashBalance" = Field(
         alias="withdrawCashBalance"
     )
 
@@ -22,5 +22,5 @@ class WithdrawCashBalanceWithdrawCashBalance(BaseModel):
     balances: Optional["WithdrawCashBalanceWithdrawCashBalanceBalances"]
 
 
-WithdrawCashBalanceWithdrawCashBalanceWithdraws = WithdrawFields
-WithdrawCashBalanceWithdrawCashBalanceBalances = UserBalancesFields
+WithdrawCashBalanceWithdrawCashBalanceWithdraws = Withdraw
+WithdrawCashBalanceWithdrawCashBalanceBalances = UserBalances

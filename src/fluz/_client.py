@@ -49,6 +49,7 @@ from pydantic_core import PydanticSerializationError, from_json, to_jsonable_pyt
 from . import _constants as C
 from ._auth import TokenInfo, TokenManager, UserToken, make_user_token
 from ._config import ClientConfig, Identity, make_identity, resolve_config
+from ._decode import response_decode_error
 from ._errors import (
     ConfigurationError,
     FluzError,
@@ -314,7 +315,7 @@ class FluzClient(_GeneratedClient):
             call = CallRecord()  # a direct execute() call, not through a generated method
             current_call.set(call)
         op = operation_info(query, operation_name)
-        call.operation = op.name
+        call.operation, call.is_mutation = op.name, op.is_mutation
         variables = dict(variables) if variables else {}
         call.idempotency_key = _fill_idempotency_key(op, variables)
         try:
@@ -736,7 +737,7 @@ class FluzClient(_GeneratedClient):
             RevealTimeoutError: the order did not finish in time.
             FluzError: a status query failed.
         """
-        request = GetVirtualCardBulkOrderStatusInput(orderId=order_id)
+        request = GetVirtualCardBulkOrderStatusInput(order_id=order_id)
         outcome = await poll_until(
             lambda: self.get_virtual_card_bulk_order_status(input=request),
             lambda s: (
@@ -841,22 +842,15 @@ def _instrumented(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
         try:
             result = await method(self, *args, **kwargs)
         except pydantic.ValidationError as exc:
-            # The response did not match the generated models. The pydantic message would
-            # quote response values (possibly codes or PINs): keep locations and kinds only.
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['type']}" for err in exc.errors()
-            )
-            raise ResponseDecodeError(
-                f"response does not match the schema ({problems})",
-                code="DECODE",
-                request_id=record.request_id,
-                idempotency_key=record.idempotency_key,
-                operation=record.operation or None,
-            ) from None
+            # The response did not match the generated models (e.g. a null in a field the
+            # client requires); the error names the fields, never quotes values.
+            decode_error = response_decode_error(exc, record)
+        else:
+            attach_info(result, record.info())
+            return result
         finally:
             current_call.reset(reset)
-        attach_info(result, record.info())
-        return result
+        raise decode_error  # outside the except block: pydantic's error is not chained
 
     return call_operation
 

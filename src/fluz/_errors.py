@@ -6,6 +6,8 @@ Messages that echo the server are redacted before they reach an exception (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -154,7 +156,10 @@ class FluzTimeoutError(TransportError):
 class ResponseDecodeError(FluzError):
     """The response could not be understood: not JSON, an HTML error page, JSON whose
     fields are missing or of the wrong type, or a body over 10 MiB (code
-    ``RESPONSE_TOO_LARGE``)."""
+    ``RESPONSE_TOO_LARGE``). ``ids`` maps the path of each id found in an undecodable
+    response (``purchaseGiftCard.purchaseId``) to its value, to reconcile a mutation."""
+
+    ids: Mapping[str, str] = MappingProxyType({})
 
 
 class RevealTimeoutError(FluzError):

@@ -6,7 +6,7 @@ import threading
 import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from fluz_graphql.base_model import BaseModel
 
@@ -33,10 +33,19 @@ class CallRecord:
     """Mutable record of one operation call, shared by the method wrapper, ``execute()``
     and ``get_data()`` through a context variable (they run in the caller's task)."""
 
-    __slots__ = ("attempts", "idempotency_key", "operation", "payload", "request_id", "response")
+    __slots__ = (
+        "attempts",
+        "idempotency_key",
+        "is_mutation",
+        "operation",
+        "payload",
+        "request_id",
+        "response",
+    )
 
     def __init__(self) -> None:
         self.operation = ""
+        self.is_mutation = False
         self.request_id: str | None = None
         self.idempotency_key: str | None = None
         self.attempts = 0
@@ -91,14 +100,30 @@ def attach_info(result: object, info: ResponseInfo) -> None:
             _sweep_at = 2 * len(_attached) + 1024
 
 
+@overload
+def response_info(result: BaseModel) -> ResponseInfo: ...
+@overload
+def response_info(result: object) -> ResponseInfo | None: ...
 def response_info(result: object) -> ResponseInfo | None:
     """The :class:`ResponseInfo` of a model returned by a :class:`~fluz.FluzClient` call
-    (or of an item of a returned list). None for other values (strings, None), for models
-    built by hand and for copies (``model_copy()``, ``copy.copy``) of returned models.
+    (or of an item of a returned list).
+
+    Typed by what you pass: for a model (every result of the client) it is a
+    ``ResponseInfo``, no None check needed; for anything else (a string result, a list,
+    None) it is ``ResponseInfo | None`` and None.
 
     The metadata is not part of the model: ``==``, ``model_dump()`` and pickling ignore it.
+
+    Raises:
+        LookupError: *result* is a model that no client call returned: built by hand, or a
+            copy (``model_copy()``, ``copy.copy``, unpickled) of a returned one.
     """
     entry = _attached.get(id(result))
-    if entry is None or entry[0]() is not result:
-        return None
-    return entry[1]
+    if entry is not None and entry[0]() is result:
+        return entry[1]
+    if isinstance(result, BaseModel):
+        raise LookupError(
+            f"no response metadata for this {type(result).__name__}: it was not returned by "
+            "a FluzClient call (models built by hand and copies carry none)"
+        )
+    return None

@@ -9,23 +9,26 @@ client cannot judge is left to the server.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
-from fluz_graphql.base_model import UNSET, BaseModel
+import pydantic
+from fluz_graphql import base_model as _base_model
+from fluz_graphql.base_model import UNSET, BaseModel, InputModel
 from fluz_graphql.input_types import OffsetInput
+from fluz_graphql.money import MoneyError, parse_money
 
 from . import _constants as C
 from ._errors import ValidationError
 from ._operations import OperationInfo
+from ._redact import redact
 
-# Money fields: finite, at most 2 decimals; the principal amount of an operation > 0, a
-# part of it (balance_amount, fluzpay_amount) >= 0. Filter inputs (amountGte ...) are exempt.
+# Money fields: the money rule of fluz_graphql.money (finite, at most 2 decimals, exact as a
+# JSON number); the principal amount of an operation > 0, a part of it (balance_amount,
+# fluzpay_amount) >= 0. Filter inputs (amountGte ...) are exempt from the sign rules.
 _AMOUNT_FIELD = re.compile(r"^(?:amount|.+_amount|spend_limit|denomination)$")
 _PRINCIPAL_AMOUNTS = frozenset({"amount", "purchase_amount", "spend_limit", "denomination"})
-_CENTS_TOLERANCE = 1e-6
 
 # (doc) rules spanning fields, by input type name: exactly one of each group.
 EXACTLY_ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -114,17 +117,16 @@ def _check_model(model: BaseModel, path: str) -> None:
 
 
 def _check_amount(where: str, value: object, *, positive: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    if not math.isfinite(value):
-        _fail(where, "finite", f"{where} must be a finite number")
-    if positive and value <= 0:
+    # The input model already applied the money rule when it was built; applying it again
+    # covers models built with model_construct() and keeps the rule in one place.
+    try:
+        amount = parse_money(value)
+    except MoneyError as exc:
+        _fail(where, exc.rule, f"{where} {exc.message}")
+    if positive and amount <= 0:
         _fail(where, "positive", f"{where} must be greater than 0")
-    if value < 0:
+    if amount < 0:
         _fail(where, "non_negative", f"{where} must not be negative")
-    cents = value * 100
-    if abs(cents - round(cents)) > _CENTS_TOLERANCE * max(1.0, abs(cents)):
-        _fail(where, "max_2_decimals", f"{where} must have at most 2 decimal places")
 
 
 def _check_page(page: OffsetInput, path: str) -> None:
@@ -145,5 +147,29 @@ def _check_uuids(name: str, value: object) -> None:
             _fail(name, "uuid", f"{name} is not a valid UUID")
 
 
-def _fail(field: str, rule: str, message: str) -> None:
+def _fail(field: str, rule: str, message: str) -> NoReturn:
     raise ValidationError(message, field=field, rule=rule, code="CLIENT_VALIDATION")
+
+
+def input_model_error(model: type[InputModel], error: pydantic.ValidationError) -> ValidationError:
+    """The :class:`ValidationError` for an input model built with bad values.
+
+    Installed as ``fluz_graphql.base_model.input_error_factory`` when ``fluz`` is imported:
+    ``PurchaseGiftCardInput(amount="1.005")`` then raises the same error type as the
+    client's checks at call time, with ``field`` (``amount``, or ``order_items.0.spend_limit``
+    for a nested one) and ``rule`` (pydantic's error type: ``max_2_decimals``, ``missing``,
+    ``uuid_parsing`` ...). The message lists every problem; values are never quoted.
+    """
+    problems = error.errors(include_url=False, include_input=False, include_context=False)
+    located = [(".".join(str(p) for p in problem["loc"]), problem) for problem in problems]
+    where, first = located[0]
+    message = "; ".join(f"{loc or model.__name__}: {redact(p['msg'])}" for loc, p in located)
+    return ValidationError(
+        f"{model.__name__}: {message}",
+        field=where or None,
+        rule=first["type"],
+        code="CLIENT_VALIDATION",
+    )
+
+
+_base_model.input_error_factory = input_model_error

@@ -3,13 +3,17 @@ client-side validation before sending."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from fluz_graphql.enums import ScopeType, UACRoleType
+from fluz_graphql.fragments import GiftCard, UserPurchase
 from fluz_graphql.input_types import (
     CreateVirtualCardBulkOrderInput,
     CreateVirtualCardBulkOrderItemInput,
@@ -150,18 +154,29 @@ async def test_undecodable_responses_raise_response_decode_error(reply: httpx.Re
 
 
 async def test_missing_field_names_the_location_not_the_value() -> None:
-    fake = FakeFluz().on(
-        "LookupUser", gql({"lookupUser": {"recipientId": str(uuid.uuid4())}}, rid="req-x")
-    )
+    recipient = str(uuid.uuid4())
+    fake = FakeFluz().on("LookupUser", gql({"lookupUser": {"recipientId": recipient}}, rid="req-x"))
     async with fake.client() as fluz:
         with pytest.raises(
-            ResponseDecodeError, match=r"lookupUser\.displayName: missing"
+            ResponseDecodeError, match=r"lookupUser\.displayName is missing from the response"
         ) as caught:
             await fluz.lookup_user(input=UserLookupInput(email="a@example.com"))
     assert caught.value.request_id == "req-x"
+    assert caught.value.ids == {"lookupUser.recipientId": recipient}
 
 
 # ---------------------------------------------------------------- client-side validation
+
+
+PURCHASE = {
+    **{field.alias or name: None for name, field in UserPurchase.model_fields.items()},
+    "purchaseId": str(uuid.uuid4()),
+    "purchaseAmount": 10,
+    "giftCard": {
+        **{field.alias or name: None for name, field in GiftCard.model_fields.items()},
+        "giftCardId": str(uuid.uuid4()),
+    },
+}
 
 
 def quote(**fields: Any) -> GetOfferQuoteInput:
@@ -180,27 +195,6 @@ def quote(**fields: Any) -> GetOfferQuoteInput:
             lambda f: f.purchase_gift_card(input=PurchaseGiftCardInput(offerId=OFFER, amount=-5)),
             "input.amount",
             "positive",
-        ),
-        (
-            lambda f: f.purchase_gift_card(
-                input=PurchaseGiftCardInput(offerId=OFFER, amount=math.nan)
-            ),
-            "input.amount",
-            "finite",
-        ),
-        (
-            lambda f: f.purchase_gift_card(
-                input=PurchaseGiftCardInput(offerId=OFFER, amount=math.inf)
-            ),
-            "input.amount",
-            "finite",
-        ),
-        (
-            lambda f: f.purchase_gift_card(
-                input=PurchaseGiftCardInput(offerId=OFFER, amount=10.005)
-            ),
-            "input.amount",
-            "max_2_decimals",
         ),
         (
             lambda f: f.purchase_gift_card(input=PurchaseGiftCardInput(amount=10)),
@@ -274,7 +268,7 @@ async def test_knowably_bad_input_is_refused_before_sending(
 
 async def test_valid_inputs_and_filters_are_not_refused() -> None:
     fake = FakeFluz()
-    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": None}))
+    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": PURCHASE}))
     fake.on(
         "GetTransactions",
         gql({"getTransactions": {"totalCount": 0, "hasNextPage": False, "transactions": []}}),
@@ -283,12 +277,53 @@ async def test_valid_inputs_and_filters_are_not_refused() -> None:
         await fluz.purchase_gift_card(input=PurchaseGiftCardInput(merchantSlug="shop", amount=10.1))
         await fluz.purchase_gift_card(
             input=PurchaseGiftCardInput(
-                offerId=OFFER, amount=0.1 + 0.2, defaultToBalance=False, balanceAmount=0.3
+                offerId=OFFER, amount="0.30", defaultToBalance=False, balanceAmount=0.3
             )
         )
         # Filters may be zero or negative bounds: not amounts to pay.
         await fluz.get_transactions(filter_=TransactionFilterInput(amountGte=0.0))
     assert len(fake.seen("PurchaseGiftCard")) == 2
+
+
+@pytest.mark.parametrize(
+    ("amount", "rule"),
+    [
+        (math.nan, "finite_number"),
+        (math.inf, "finite_number"),
+        (Decimal("NaN"), "finite_number"),
+        (10.005, "max_2_decimals"),
+        ("10.005", "max_2_decimals"),
+        # What used to pass a tolerance check and go out as 0.30000000000000004.
+        (0.1 + 0.2, "max_2_decimals"),
+        (1.1 * 3, "max_2_decimals"),
+        ("ten", "decimal_parsing"),
+        (True, "decimal_type"),
+        ("12345678901234.56", "exact_json_number"),
+    ],
+)
+def test_bad_amounts_raise_the_clients_validation_error_when_the_input_is_built(
+    amount: object, rule: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PurchaseGiftCardInput(offer_id=OFFER, amount=amount)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.rule) == ("amount", rule)
+    assert "PurchaseGiftCardInput" in caught.value.message
+    assert caught.value.__context__ is None  # pydantic's error (with the input) not chained
+    assert caught.value.__cause__ is None
+
+
+async def test_what_is_validated_is_what_is_sent_exact_json_numbers() -> None:
+    fake = FakeFluz()
+    fake.on("PurchaseGiftCard", gql({"purchaseGiftCard": PURCHASE}))
+    async with fake.client() as fluz:
+        for amount in (Decimal("19.99"), "3.30", 25, 19.99, Decimal("1234567890123.45")):
+            with contextlib.suppress(FluzError):
+                await fluz.purchase_gift_card(
+                    input=PurchaseGiftCardInput(merchant_slug="shop", amount=amount)  # type: ignore[arg-type]
+                )
+    sent = [seen.request.content for seen in fake.seen("PurchaseGiftCard")]
+    amounts = [re.search(rb'"amount":([^,}]+)', body).group(1) for body in sent]  # type: ignore[union-attr]
+    assert amounts == [b"19.99", b"3.3", b"25", b"19.99", b"1234567890123.45"]
 
 
 async def test_validation_error_is_also_a_value_error() -> None:

@@ -175,10 +175,10 @@ async def test_mutation_without_key_is_retried_after_a_connect_error() -> None:
 
 
 async def test_queries_carry_no_key() -> None:
-    fake = FakeFluz().on("GetWallet", gql({"getWallet": None}))
+    fake = FakeFluz().on("GetReferralUrl", gql({"getReferralUrl": "https://fluz.app/r/x"}))
     async with fake.client() as fluz:
-        assert await fluz.get_wallet() is None
-    assert "idempotencyKey" not in str(fake.seen("GetWallet")[0].variables)
+        assert await fluz.get_referral_url() == "https://fluz.app/r/x"
+    assert "idempotencyKey" not in str(fake.seen("GetReferralUrl")[0].variables)
 
 
 async def test_the_key_is_on_the_error_when_the_token_call_fails() -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fluz_graphql.enums import GiftCardStatus
 
-from fluz import ValidationError
+from fluz import ResponseDecodeError, ValidationError
 
 from .fakes import FakeFluz, gift_card, gql
 
@@ -55,12 +55,16 @@ async def test_generic_paginate_passes_filters_and_page_size() -> None:
     assert all(s.variables["status"] == ["ACTIVE"] for s in sent)
 
 
-async def test_null_pages_and_items_are_tolerated() -> None:
+async def test_a_null_page_or_item_is_a_decode_error_naming_it() -> None:
+    # Lists returned by operations are list[X] (queries/ `@required`): a null page or item
+    # is a broken response, reported, not silently taken for the end of the list.
     fake = FakeFluz().on("GetMerchants", gql({"getMerchants": None}))
     fake.on("GetUserPurchases", gql({"getUserPurchases": [None, None]}))
     async with fake.client() as fluz:
-        assert [m async for m in fluz.iter_merchants(name="x")] == []
-        assert [p async for p in fluz.iter_user_purchases()] == []
+        with pytest.raises(ResponseDecodeError, match=r"getMerchants is null, but the client"):
+            [m async for m in fluz.iter_merchants(name="x")]
+        with pytest.raises(ResponseDecodeError, match=r"getUserPurchases\.0 is null, but"):
+            [p async for p in fluz.iter_user_purchases()]
     assert fake.seen("GetMerchants")[0].variables["name"] == "x"
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from graphql import DocumentNode, GraphQLSchema, build_schema, parse
 
+from fluz._codegen.plugin import FluzCodegenPlugin
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "schema" / "fluz.graphql"
 QUERIES_DIR = REPO_ROOT / "queries"
@@ -18,12 +20,15 @@ CODEGEN_INPUTS = (
     "queries",
     "generated",
     "src/fluz/_codegen/scalars.py",
+    "src/fluz/_codegen/money.py",
 )
 
 
 @pytest.fixture(scope="session")
 def schema() -> GraphQLSchema:
-    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The schema as the codegen sees it: Fluz's, plus the client-only ``@required``."""
+    fluz_schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return FluzCodegenPlugin(fluz_schema, {}).process_schema(fluz_schema)
 
 
 @pytest.fixture(scope="session")

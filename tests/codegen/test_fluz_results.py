@@ -11,14 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-from fluz_graphql.fragments import MerchantFields
+from fluz_graphql.fragments import Merchant
 
 from fluz import FluzClient, _response, response_info
 from fluz._response import ResponseInfo, attach_info
 
+MERCHANT_ID = "3f1c2a9e-7b4d-4e2a-9c1f-5d6e7f8a9b0c"
 
-def merchant(name: str = "Acme") -> MerchantFields:
-    return MerchantFields.model_validate({"merchantId": None, "name": name, "slug": "acme"})
+
+def merchant(name: str = "Acme") -> Merchant:
+    return Merchant.model_validate({"merchantId": MERCHANT_ID, "name": name, "slug": "acme"})
 
 
 def info(request_id: str) -> ResponseInfo:
@@ -30,11 +32,16 @@ def test_metadata_belongs_to_the_returned_objects_only() -> None:
     attach_info([first, None, "text", second], info("r1"))
     assert response_info(first) == info("r1")
     assert response_info(second) == info("r1")
-    assert response_info(merchant()) is None  # built by hand
-    assert response_info(copy.copy(first)) is None
-    assert response_info(first.model_copy()) is None
-    assert response_info(pickle.loads(pickle.dumps(first))) is None
+    for not_returned in (
+        merchant(),  # built by hand
+        copy.copy(first),
+        first.model_copy(),
+        pickle.loads(pickle.dumps(first)),
+    ):
+        with pytest.raises(LookupError, match="not returned by a FluzClient call"):
+            response_info(not_returned)
     assert response_info(None) is None
+    assert response_info("polo") is None
 
 
 def test_metadata_is_not_part_of_the_value() -> None:
@@ -54,7 +61,9 @@ def test_metadata_leaves_with_its_result() -> None:
     gc.collect()
     # Addresses of the collected results are free for new objects; none may inherit.
     newcomers = [merchant("new") for _ in range(200)]
-    assert all(response_info(m) is None for m in newcomers)
+    for newcomer in newcomers:
+        with pytest.raises(LookupError):
+            response_info(newcomer)
     assert response_info(survivor) == info("r1")
 
 

@@ -152,7 +152,7 @@ def test_payloads_with_success_or_error_select_them(
 def test_offer_selects_both_stock_info_members(
     schema: GraphQLSchema, operations_document: DocumentNode
 ) -> None:
-    offer = fragments(operations_document)["OfferFields"]
+    offer = fragments(operations_document)["Offer"]
     stock_info = selected_fields(offer.selection_set, {})["stockInfo"]
     assert stock_info.selection_set is not None
     members = {

@@ -93,11 +93,14 @@ def serve_sandbox(argv: Sequence[str]) -> int:
     try:
         from fluz.sandbox import SandboxServer
         from fluz.sandbox._cli import announce, options_from, parser
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
         print(
             f"fluz sandbox needs the sandbox extra: pip install 'fluz-client[sandbox]' ({exc})",
             file=sys.stderr,
         )
+        return ExitCode.USAGE
+    except ImportError as exc:  # installed, but an incompatible version (the message says which)
+        print(f"fluz sandbox: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     sandbox_parser = parser()
     sandbox_parser.prog = "fluz sandbox"

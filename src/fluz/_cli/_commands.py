@@ -7,6 +7,7 @@ import shlex
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from fluz_graphql.enums import GiftCardStatus
@@ -69,7 +70,7 @@ async def merchants(fluz: FluzClient, args: argparse.Namespace, console: Console
 
 async def quote(fluz: FluzClient, args: argparse.Namespace, console: Console) -> Result:
     offer = await fluz.get_offer_quote(
-        input=GetOfferQuoteInput(merchantSlug=args.slug, denomination=args.amount)
+        input=GetOfferQuoteInput(merchant_slug=args.slug, denomination=args.amount)
     )
     if offer is None:
         text = f"no offer for {args.slug} at {money(args.amount)}"
@@ -95,13 +96,13 @@ async def purchase(fluz: FluzClient, args: argparse.Namespace, console: Console)
     and reused, whatever happens to the request."""
     key = args.idempotency_key or uuid.uuid4()
     request = PurchaseGiftCardInput(
-        idempotencyKey=key,
-        merchantSlug=args.slug,
+        idempotency_key=key,
+        merchant_slug=args.slug,
         amount=args.amount,
-        bankAccountId=args.bank_account,
-        bankCardId=args.bank_card,
-        paypalVaultId=args.paypal,
-        balanceAmount=args.balance_amount,
+        bank_account_id=args.bank_account,
+        bank_card_id=args.bank_card,
+        paypal_vault_id=args.paypal,
+        balance_amount=args.balance_amount,
     )
     try:
         bought = await fluz.purchase_gift_card(input=request)
@@ -397,7 +398,7 @@ def _denominations(offer: Any) -> str:
     return "/".join(f"${v}" for v in values)
 
 
-def _percent(value: float | None) -> str:
+def _percent(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:g}%"
 
 

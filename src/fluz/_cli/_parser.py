@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from fluz_graphql.enums import GiftCardStatus
+from fluz_graphql.money import MoneyError, parse_money
 
 from .. import _constants as C
 from ._exit import EXIT_CODES_HELP
@@ -205,13 +207,18 @@ def _uuid(text: str) -> uuid.UUID:
         raise argparse.ArgumentTypeError(f"not a UUID: {text!r}") from None
 
 
-def _amount(text: str) -> float:
+def _amount(text: str) -> Decimal:
+    """A positive dollar amount, by the client's money rule (fluz_graphql.money)."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
-    if not math.isfinite(value) or value <= 0 or round(value, 2) != value:
-        raise argparse.ArgumentTypeError(f"not a positive amount in cents: {text!r}")
+        value = parse_money(text)
+    except MoneyError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not an amount in dollars: {text!r} {exc.message} (e.g. 25 or 19.99)"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"not an amount in dollars: {text!r} must be greater than 0 (e.g. 25 or 19.99)"
+        )
     return value
 
 

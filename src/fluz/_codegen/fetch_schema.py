@@ -14,6 +14,10 @@ file it replaces: breaking and dangerous changes, as graphql-core finds them, ar
 Introspection cannot carry ``#`` comments: the provenance notes and DECISION comments of
 the hand-kept schema are lost. Review the result (``git diff schema/fluz.graphql``) and
 restore the comments that still apply before committing; then run ``make codegen``.
+A server that describes its operations differently (or not at all) replaces our
+descriptions, which the generated docstrings are made of: keep ours where the server's say
+less (``Scopes:``/``Docs:`` lines). Money (``Float`` -> ``Decimal``) and requiredness
+(``@required`` in ``queries/``) do not live in the schema, so introspection cannot undo them.
 
 Exit status: 0 written; 2 on any error (no URL, HTTP failure, not a GraphQL endpoint,
 unreadable previous file). The API key never appears in output.
@@ -50,7 +54,8 @@ DEFAULT_OUTPUT = Path("schema/fluz.graphql")
 TIMEOUT_SECONDS = 30.0
 REVIEW_NOTE = (
     "Introspection drops the schema's # comments (provenance notes, DECISION comments): "
-    "review `git diff` of the written file, restore the comments that still apply, "
+    "review `git diff` of the written file, restore the comments that still apply (and our "
+    "operation descriptions, the generated docstrings, where the server's say less), "
     "then run `make codegen`."
 )
 

@@ -34,10 +34,33 @@ result page. ``FluzClient`` keeps its response metadata outside the models
 """
 
 import ast
+import re
+import textwrap
+from copy import deepcopy
 from typing import Any
 
 from ariadne_codegen.plugins.base import Plugin
-from graphql import ExecutableDefinitionNode, FieldNode, GraphQLInputField
+from graphql import (
+    DirectiveLocation,
+    DocumentNode,
+    ExecutableDefinitionNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLDirective,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    Undefined,
+    Visitor,
+    get_named_type,
+    parse,
+    print_ast,
+    visit,
+)
 
 __all__ = ["FluzCodegenPlugin"]
 
@@ -68,6 +91,87 @@ FILE_COMMENT = (
     "# Do not edit by hand: `make drift` fails when this file differs from a fresh run."
 )
 
+# Money (src/fluz/_codegen/money.py, copied into the generated package). Every GraphQL
+# ``Float`` is a decimal quantity in this API (amounts, limits, balances, rates): inputs take
+# MoneyInput (at most 2 decimals) or, for the names below, DecimalInput; results hold
+# ``Decimal`` (DecimalResult: dumped to JSON as a number). Keyed on the built-in Float, not
+# on a schema scalar, because Fluz's schema says Float and `make schema` would silently put
+# it back over a custom scalar.
+NON_MONEY_FLOAT_INPUTS = frozenset(
+    {"cashbackPercentage", "cashbackPercentageGte", "cashbackPercentageLte"}
+)
+# Amounts Fluz sends as strings ("100.00", "6.00000"): results hold ``Decimal`` for these
+# String fields too. Names, like SECRET_FIELDS; tests/codegen checks that each is a String
+# field of the schema, so a rename by `make schema` fails a test instead of silently
+# turning an amount back into a str.
+MONEY_STRING_FIELDS = frozenset(
+    {
+        "availableBalance",  # CashBalance, RewardsBalance
+        "totalBalance",
+        "pendingBalance",
+        "lifetimeBalance",
+        "totalCashBalance",  # UserCashBalance
+        "availableCashBalance",
+        "lifetimeCashBalance",
+        "depositAmount",  # CashBalanceDeposit
+        "depositFee",
+        "amount",  # Withdraw (a String there; Transaction's is a Float)
+        "processingFee",  # Withdraw
+        "chargedFee",
+        "denomination",  # StockInfoFixedType
+        "minDenomination",  # StockInfoVariableType
+        "maxDenomination",
+    }
+)
+MONEY_INPUT = "MoneyInput"
+DECIMAL_INPUT = "DecimalInput"
+DECIMAL_RESULT = "DecimalResult"
+
+# Client-side nullability (queries/README.md): `@required` on a field of an operation or
+# fragment makes its generated attribute non-Optional (a list: list[X], items non-null too).
+# pydantic then refuses a null there, which FluzClient reports as ResponseDecodeError naming
+# the field. The directive exists only at codegen time: process_schema declares it (so the
+# schema file stays Fluz's) and generate_operation_str strips it from the text sent.
+REQUIRED_DIRECTIVE = "required"
+
+# Input models derive from InputModel (appended to base_model.py): a model built with bad
+# values raises what `input_error_factory` makes of pydantic's error. fluz sets the factory
+# (fluz._validation) to build fluz.ValidationError, the error of the client's own checks, so
+# one `except fluz.ValidationError` catches bad input wherever it is found. Results keep the
+# plain BaseModel: a custom __init__ would make pydantic call Python for every nested result.
+INPUT_MODEL_BASE = "InputModel"
+_IMPORTS_BEFORE = (
+    "from pydantic import BaseModel as PydanticBaseModel\nfrom pydantic import ConfigDict\n"
+)
+_IMPORTS_AFTER = (
+    "from typing import Any, Callable, Optional\n\n"
+    "from pydantic import BaseModel as PydanticBaseModel\n"
+    "from pydantic import ConfigDict, ValidationError\n"
+)
+_INPUT_MODEL_SOURCE = '''
+
+# Set by the fluz package: turns pydantic's error for an input model into the client's
+# ValidationError. None (fluz_graphql used on its own): pydantic's error is raised.
+input_error_factory: Optional[Callable[[type["InputModel"], ValidationError], Exception]] = None
+
+
+class InputModel(BaseModel):
+    """Base of the generated input models: bad values raise the client's error type."""
+
+    model_config = ConfigDict(loc_by_alias=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            if input_error_factory is None:
+                raise
+            error = input_error_factory(type(self), exc)
+        else:
+            return
+        raise error  # outside the except block: pydantic's error (and the values) not chained
+'''
+
 OPEN_ENUM_BASE = "_OpenStrEnum"
 _OPEN_ENUM_SOURCE = f'''
 class {OPEN_ENUM_BASE}(str, Enum):
@@ -97,7 +201,33 @@ class CodegenPluginError(RuntimeError):
 
 class FluzCodegenPlugin(Plugin):
     """Optional idempotency keys, secrets out of reprs and validation errors, typed lazy
-    ``__init__``, open enums."""
+    ``__init__``, open enums, money as Decimal, snake_case input keywords, ``@required``."""
+
+    def __init__(self, schema: GraphQLSchema, config_dict: dict[str, Any]) -> None:
+        super().__init__(schema, config_dict)
+        # generated method name -> (operation, root field name), for the docstrings
+        self._operations: dict[str, tuple[OperationDefinitionNode, str]] = {}
+        # operation result alias -> the fragment class it is (see generate_result_types_module)
+        self._fragment_aliases: dict[str, str] = {}
+
+    def process_schema(self, schema: GraphQLSchema) -> GraphQLSchema:
+        if all(d.name != REQUIRED_DIRECTIVE for d in schema.directives):
+            schema.directives += (
+                GraphQLDirective(
+                    name=REQUIRED_DIRECTIVE,
+                    locations=[DirectiveLocation.FIELD],
+                    description="fluz-client codegen only: the field is never null here.",
+                ),
+            )
+        return schema
+
+    def generate_operation_str(
+        self, operation_str: str, operation_definition: ExecutableDefinitionNode
+    ) -> str:
+        document = parse(operation_str, no_location=True)
+        stripped = visit(document, _DropDirective(REQUIRED_DIRECTIVE))
+        assert isinstance(stripped, DocumentNode)
+        return "\n\n".join(print_ast(definition) for definition in stripped.definitions)
 
     def get_file_comment(self, comment: str, code: str, source: str | None = None) -> str:
         return FILE_COMMENT
@@ -108,7 +238,72 @@ class FluzCodegenPlugin(Plugin):
         marker = "class BaseModel(PydanticBaseModel):\n    model_config = ConfigDict(\n"
         if marker not in copied_code:
             return copied_code
-        return copied_code.replace(marker, marker + "        hide_input_in_errors=True,\n", 1)
+        copied_code = copied_code.replace(
+            marker, marker + "        hide_input_in_errors=True,\n", 1
+        )
+        if _IMPORTS_BEFORE not in copied_code:
+            raise CodegenPluginError("base_model.py no longer has the imports the plugin extends")
+        return copied_code.replace(_IMPORTS_BEFORE, _IMPORTS_AFTER, 1) + _INPUT_MODEL_SOURCE
+
+    def generate_input_class(
+        self, class_def: ast.ClassDef, input_type: GraphQLInputObjectType
+    ) -> ast.ClassDef:
+        class_def.bases = [
+            ast.Name(id=INPUT_MODEL_BASE, ctx=ast.Load()) if _is_name(base, "BaseModel") else base
+            for base in class_def.bases
+        ]
+        _set_docstring(class_def, input_class_docstring(class_def, input_type), indent=4)
+        return class_def
+
+    def generate_client_method(
+        self,
+        method_def: ast.FunctionDef | ast.AsyncFunctionDef,
+        operation_definition: OperationDefinitionNode,
+    ) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        (root,) = operation_definition.selection_set.selections
+        assert isinstance(root, FieldNode)
+        parent = (
+            self.schema.mutation_type
+            if operation_definition.operation is OperationType.MUTATION
+            else self.schema.query_type
+        )
+        assert parent is not None
+        # The docstring is added in generate_client_module, once ShorterResultsPlugin has
+        # rewritten the method (its return type and the imports at the top of its body).
+        self._operations[method_def.name] = (operation_definition, root.name.value)
+        return method_def
+
+    def generate_client_code(self, generated_code: str) -> str:
+        # With lazy_imports, ariadne-codegen puts each method's result import at the top of
+        # the method after the plugin hooks ran, above the docstring added below, which then
+        # is a mere string statement. Move each docstring back in front of that import.
+        return _LAZY_IMPORT_THEN_DOCSTRING.sub(_docstring_first, generated_code)
+
+    def generate_client_module(self, module: ast.Module) -> ast.Module:
+        used = _name_fragment_classes(module, self._fragment_aliases)
+        if used:
+            module.body.insert(
+                0,
+                ast.ImportFrom(
+                    module="fragments", names=[ast.alias(n) for n in sorted(used)], level=1
+                ),
+            )
+        for node in ast.walk(module):
+            if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+                continue
+            found = self._operations.get(node.name)
+            if found is None:
+                continue
+            operation, root_name = found
+            parent = (
+                self.schema.mutation_type
+                if operation.operation is OperationType.MUTATION
+                else self.schema.query_type
+            )
+            assert parent is not None
+            doc = method_docstring(node, operation, root_name, parent.fields[root_name])
+            _set_docstring(node, doc, indent=8)
+        return module
 
     def generate_input_field(
         self,
@@ -118,6 +313,10 @@ class FluzCodegenPlugin(Plugin):
     ) -> ast.AnnAssign:
         if field_name in SECRET_FIELDS:
             _hide_from_repr(field_implementation, field_name)
+        if get_named_type(input_field.type) is GraphQLFloat:
+            money = DECIMAL_INPUT if field_name in NON_MONEY_FLOAT_INPUTS else MONEY_INPUT
+            _replace_name(field_implementation.annotation, "float", money)
+        _alias_for_validation_and_serialization(field_implementation)
         if field_name != IDEMPOTENCY_KEY_FIELD:
             return field_implementation
         annotation = field_implementation.annotation
@@ -145,11 +344,58 @@ class FluzCodegenPlugin(Plugin):
         field: FieldNode,
     ) -> ast.AnnAssign:
         # The schema name, not the alias: `secret: code` is as secret as `code`.
-        if field.name.value in SECRET_FIELDS:
-            _hide_from_repr(field_implementation, field.name.value)
+        name = field.name.value
+        if name in SECRET_FIELDS:
+            _hide_from_repr(field_implementation, name)
+        annotation = field_implementation.annotation
+        _replace_name(annotation, "float", DECIMAL_RESULT)
+        if name in MONEY_STRING_FIELDS:
+            _replace_name(annotation, "str", DECIMAL_RESULT)
+        if any(d.name.value == REQUIRED_DIRECTIVE for d in field.directives or ()):
+            field_implementation.annotation = _required(annotation)
         return field_implementation
 
+    def generate_result_types_module(
+        self, module: ast.Module, operation_definition: ExecutableDefinitionNode
+    ) -> ast.Module:
+        _import_if_used(module, ".money", DECIMAL_RESULT, level=1)
+        # `PurchaseGiftCardPurchaseGiftCard = GiftCardPurchase`: remembered so that the
+        # client's signatures name the fragment class (what help() and IDEs show).
+        fragments = {
+            alias.name
+            for node in module.body
+            if isinstance(node, ast.ImportFrom) and node.module == "fragments"
+            for alias in node.names
+        }
+        for node in module.body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in fragments
+            ):
+                self._fragment_aliases[node.targets[0].id] = node.value.id
+        return module
+
+    def generate_fragments_module(
+        self,
+        module: ast.Module,
+        fragments_definitions: dict[str, FragmentDefinitionNode],
+    ) -> ast.Module:
+        _import_if_used(module, ".money", DECIMAL_RESULT, level=1)
+        _alias_trivial_subclasses(module)
+        return module
+
     def generate_inputs_module(self, module: ast.Module) -> ast.Module:
+        for node in module.body:
+            if isinstance(node, ast.ImportFrom) and node.module == "base_model":
+                node.names = [
+                    ast.alias(name=INPUT_MODEL_BASE) if alias.name == "BaseModel" else alias
+                    for alias in node.names
+                ]
+        _import_if_used(module, ".money", DECIMAL_INPUT, level=1)
+        _import_if_used(module, ".money", MONEY_INPUT, level=1)
         # The Optional[...] added above needs the name; every inputs module with a
         # nullable field already imports it, but do not rely on that.
         for node in module.body:
@@ -222,6 +468,343 @@ def _hide_from_repr(field_implementation: ast.AnnAssign, field_name: str) -> Non
             f"unexpected value for secret field {field_name}: {ast.unparse(value)}"
         )
     field_implementation.simple = 1
+
+
+_AUTH_BASIC = "Auth: Basic, the application's API key (FluzClient sends it for this operation)."
+_AUTH_BEARER = (
+    "Auth: Bearer, a user access token (FluzClient mints it for the configured user and "
+    "renews it before it expires)."
+)
+_RAISES = """Raises (through fluz.FluzClient; the bare generated client raises its own errors):
+    ValidationError: the input breaks a rule the client knows (nothing was sent; ``field``
+        and ``rule`` say which), or Fluz refused it (AR-0001).
+    AuthenticationError: the API key or the user token was refused.
+    PermissionDeniedError: the token lacks a scope this operation needs.
+    NotFoundError, ConflictError: Fluz's codes for a missing or conflicting object.
+    RateLimitedError, ServerError, TransportError, FluzTimeoutError: still failing after
+        the client's retries (``retry_after``, ``request_sent`` say more).
+    ResponseDecodeError: the response does not fit the schema, e.g. a null where the
+        client requires a value (``ids`` lists the ids the response did carry).
+    FluzError: any other failure Fluz reports (``code`` says which)."""
+_MUTATION_NOTE = (
+    "A mutation: after an unclear failure (timeout, 5xx, a decode error) retry with the same "
+    "idempotency key (``fluz.response_info(result).idempotency_key``, or the error's "
+    "``idempotency_key``); Fluz processes a key once."
+)
+
+
+def _description_parts(description: str | None) -> tuple[list[str], list[str]]:
+    """(summary lines, ``Scopes:``/``Docs:`` lines) of a schema description."""
+    summary: list[str] = []
+    facts: list[str] = []
+    for line in (description or "").strip().splitlines():
+        (facts if line.startswith(("Scopes:", "Docs:")) else summary).append(line)
+    while summary and not summary[-1].strip():
+        summary.pop()
+    return summary, facts
+
+
+def method_docstring(
+    method_def: ast.FunctionDef | ast.AsyncFunctionDef,
+    operation: OperationDefinitionNode,
+    root_name: str,
+    field: GraphQLField,
+) -> str:
+    """The docstring of a generated operation method: what it does (the schema's
+    description of the root field), auth, scopes, doc page, arguments, result, errors."""
+    from fluz import _constants  # codegen time only; the generated package imports nothing
+
+    summary, facts = _description_parts(field.description)
+    kind = operation.operation.value
+    lines = summary or [f"The ``{root_name}`` {kind}."]
+    lines += [
+        "",
+        f"GraphQL: ``{kind} {operation.name.value if operation.name else ''}`` (``{root_name}``).",
+    ]
+    lines.append(_AUTH_BASIC if root_name in _constants.BASIC_AUTH_FIELDS else _AUTH_BEARER)
+    lines += facts
+    arguments = [
+        arg for arg in method_def.args.args[1:] if arg.arg not in ("self",)
+    ] + method_def.args.kwonlyargs
+    if arguments:
+        lines += ["", "Args:"]
+        for arg in arguments:
+            annotation = ast.unparse(arg.annotation) if arg.annotation else "Any"
+            annotation = annotation.replace("'", "").replace('"', "")
+            annotation = annotation.replace("Union[", "").replace(", UnsetType]", "")
+            lines.append(f"    {arg.arg}: {annotation}.")
+    returned = ast.unparse(method_def.returns).replace('"', "") if method_def.returns else "None"
+    lines += [
+        "",
+        "Returns:",
+        f"    {returned} (GraphQL ``{field.type}``; never None: the"
+        " operation's result is required, see queries/).",
+    ]
+    if operation.operation is OperationType.MUTATION:
+        lines += ["", _MUTATION_NOTE]
+    lines += ["", *_RAISES.splitlines()]
+    return "\n".join(lines)
+
+
+def input_class_docstring(class_def: ast.ClassDef, input_type: GraphQLInputObjectType) -> str:
+    """The docstring of a generated input model: the type's description and, per field,
+    its GraphQL name, whether it is required, its rules and its description."""
+    summary, facts = _description_parts(input_type.description)
+    lines = summary or [f"The GraphQL input ``{input_type.name}``."]
+    lines += facts
+    lines += [
+        "",
+        "Build it with the snake_case names below (the camelCase GraphQL names work too). Bad",
+        "values raise fluz.ValidationError (``field``, ``rule``) when fluz is imported.",
+        "",
+        "Attributes:",
+    ]
+    for node in class_def.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        python_name = node.target.id
+        graphql_name = _graphql_name(node) or python_name
+        input_field = input_type.fields.get(graphql_name)
+        if input_field is None:
+            continue
+        notes = [f"``{graphql_name}: {input_field.type}``"]
+        annotation = ast.unparse(node.annotation)
+        if graphql_name == IDEMPOTENCY_KEY_FIELD:
+            notes.append("optional: FluzClient fills in a UUID4 and reuses it on retries")
+        elif str(input_field.type).endswith("!"):
+            notes.append("required")
+        if MONEY_INPUT in annotation:
+            notes.append(
+                "dollars as Decimal, int or decimal string, at most 2 decimal places "
+                "(a float only if it has at most 2 in its shortest form)"
+            )
+        elif DECIMAL_INPUT in annotation:
+            notes.append("an exact decimal: Decimal, int or decimal string")
+        if input_field.default_value is not None and input_field.default_value is not Undefined:
+            notes.append(f"default {input_field.default_value!r}")
+        text = "; ".join(notes) + "."
+        if input_field.description:
+            text += " " + " ".join(input_field.description.split())
+        lines.append(f"    {python_name}: {text}")
+    return "\n".join(lines)
+
+
+def _graphql_name(node: ast.AnnAssign) -> str | None:
+    value = node.value
+    if isinstance(value, ast.Call) and _is_name(value.func, "Field"):
+        for keyword in value.keywords:
+            if keyword.arg in ("alias", "validation_alias") and isinstance(
+                keyword.value, ast.Constant
+            ):
+                return str(keyword.value.value)
+    return None
+
+
+def _set_docstring(
+    node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef, text: str, *, indent: int
+) -> None:
+    """Make *text* the docstring of *node* (replacing any), indented for its position."""
+    text = _reflow(text, 92 - indent)
+    pad = " " * indent
+    body = "\n".join(pad + line if line.strip() else "" for line in text.splitlines()[1:])
+    doc = text.splitlines()[0] + ("\n" + body + "\n" + pad if body else "")
+    docstring = ast.Expr(value=ast.Constant(value=doc))
+    first = node.body[0] if node.body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        node.body[0] = docstring
+    else:
+        node.body.insert(0, docstring)
+    ast.fix_missing_locations(node)
+
+
+_LAZY_IMPORT_THEN_DOCSTRING = re.compile(
+    r"(?P<imports>(?:\n(?P<pad> +)from \.[\w.]+ import (?:\([^)]*\)|[^\n]+))+\n)\n(?P=pad)"
+    r'(?P<doc>"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')\n'
+)
+
+
+def _docstring_first(match: re.Match[str]) -> str:
+    pad = match["pad"]
+    text = ast.literal_eval(match["doc"])
+    if '"""' in text or "\\" in text:
+        raise CodegenPluginError("a generated docstring contains triple quotes or a backslash")
+    return f'\n{pad}"""{text}"""\n{match["imports"]}\n'
+
+
+def _name_fragment_classes(module: ast.Module, aliases: dict[str, str]) -> set[str]:
+    """Rewrite the return annotations of the client's methods from operation aliases
+    (``"PurchaseGiftCardPurchaseGiftCard"``) to the fragment classes they are
+    (``"GiftCardPurchase"``); return the fragment names now used."""
+    used: set[str] = set()
+    for node in ast.walk(module):
+        if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) or node.returns is None:
+            continue
+        for part in ast.walk(node.returns):
+            if isinstance(part, ast.Name):
+                bare = part.id.strip("'\"")
+                if bare in aliases:
+                    part.id = part.id.replace(bare, aliases[bare])
+                    used.add(aliases[bare])
+            elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+                if part.value in aliases:
+                    used.add(aliases[part.value])
+                    part.value = aliases[part.value]
+    return used
+
+
+_LABELS = ("GraphQL:", "Auth:", "Scopes:", "Docs:", "A mutation", "Build it", "Raises")
+
+
+def _reflow(text: str, width: int) -> str:
+    """Re-wrap *text* at *width*: unindented lines form paragraphs (a line starting with a
+    label such as ``Auth:`` starts its own), an indented line is a list item whose deeper
+    indented lines continue it (continuations wrap 4 deeper); section headers (``Args:``)
+    stay alone."""
+    paragraphs: list[tuple[int, list[str]]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        last = paragraphs[-1] if paragraphs else None
+        joins = (
+            last is not None
+            and last[1]
+            and not last[1][0].endswith(":")
+            and stripped
+            and (
+                (indent > last[0] > 0)
+                or (indent == last[0] == 0 and not stripped.startswith(_LABELS))
+            )
+        )
+        if joins:
+            assert last is not None
+            last[1].append(stripped)
+        else:
+            paragraphs.append((indent, [stripped] if stripped else []))
+    lines: list[str] = []
+    for indent, words in paragraphs:
+        if not words:
+            lines.append("")
+            continue
+        lines.append(
+            textwrap.fill(
+                " ".join(words),
+                width=width,
+                initial_indent=" " * indent,
+                subsequent_indent=" " * (indent + 4 if indent else 0),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
+
+
+class _DropDirective(Visitor):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> FieldNode:
+        directives = tuple(d for d in node.directives or () if d.name.value != self.name)
+        if len(directives) == len(node.directives or ()):
+            return node
+        copied = deepcopy(node)
+        copied.directives = directives
+        return copied
+
+
+def _alias_trivial_subclasses(module: ast.Module) -> None:
+    """``class UserPurchaseFieldsGiftCard(GiftCardFields): pass`` -> an alias, at the end.
+
+    A nested selection that only spreads a fragment is that fragment: as an alias, an
+    operation that selects the same field again (``giftCard @required { ...GiftCardFields }``)
+    narrows ``Optional[GiftCardFields]`` to ``GiftCardFields``, which type checkers accept
+    as an override, and ``fluz.types.GiftCard`` is the one class users see everywhere.
+    ariadne-codegen does the same in operation modules, not in the fragments module.
+    """
+    aliases: list[ast.stmt] = []
+    kept: list[ast.stmt] = []
+    for node in module.body:
+        if (
+            isinstance(node, ast.ClassDef)
+            and len(node.bases) == 1
+            and isinstance(node.bases[0], ast.Name)
+            and not node.keywords
+            and all(isinstance(stmt, ast.Pass) for stmt in node.body)
+        ):
+            aliases.append(
+                ast.Assign(
+                    targets=[ast.Name(id=node.name, ctx=ast.Store())],
+                    value=ast.Name(id=node.bases[0].id, ctx=ast.Load()),
+                    lineno=0,
+                )
+            )
+        else:
+            kept.append(node)
+    module.body = kept + aliases
+    ast.fix_missing_locations(module)
+
+
+def _replace_name(annotation: ast.expr, old: str, new: str) -> None:
+    """Rename every ``ast.Name`` *old* inside *annotation* (in place)."""
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Name) and node.id == old:
+            node.id = new
+
+
+def _required(annotation: ast.expr) -> ast.expr:
+    """``Optional[X]`` -> ``X``; ``Optional[list[Optional[X]]]`` -> ``list[X]`` (nested
+    lists too): a field declared ``@required`` and every item of it are non-null."""
+    if isinstance(annotation, ast.Subscript) and _is_name(annotation.value, "Optional"):
+        annotation = annotation.slice
+    if isinstance(annotation, ast.Subscript) and _is_name(annotation.value, "list"):
+        annotation.slice = _required(annotation.slice)
+    return annotation
+
+
+def _alias_for_validation_and_serialization(field_implementation: ast.AnnAssign) -> None:
+    """``Field(alias="merchantSlug")`` -> ``Field(validation_alias=..., serialization_alias=...)``.
+
+    Why: type checkers build an input model's ``__init__`` from ``alias`` (PEP 681), so
+    mypy accepted only ``PurchaseGiftCardInput(merchantSlug=...)``. Without ``alias`` the
+    keyword is the field name (``merchant_slug=``); at run time ``populate_by_name``
+    still accepts the camelCase alias, and ``model_dump(by_alias=True)`` still sends it.
+    """
+    value = field_implementation.value
+    if not (isinstance(value, ast.Call) and _is_name(value.func, "Field")):
+        return
+    keywords = []
+    for keyword in value.keywords:
+        if keyword.arg == "alias":
+            keywords.append(ast.keyword(arg="validation_alias", value=keyword.value))
+            keywords.append(ast.keyword(arg="serialization_alias", value=keyword.value))
+        else:
+            keywords.append(keyword)
+    value.keywords = keywords
+
+
+def _import_if_used(module: ast.Module, from_: str, name: str, level: int = 0) -> None:
+    """Add ``from <from_> import <name>`` to *module* if the name is used and not imported."""
+    module_name = from_.lstrip(".")
+    used = any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(module))
+    if not used:
+        return
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom) and node.module == module_name:
+            if all(alias.name != name for alias in node.names):
+                node.names.append(ast.alias(name=name))
+                node.names.sort(key=lambda alias: alias.name)
+            return
+    position = next(
+        (i for i, node in enumerate(module.body) if isinstance(node, ast.ImportFrom | ast.Import)),
+        0,
+    )
+    module.body.insert(
+        position, ast.ImportFrom(module=module_name, names=[ast.alias(name)], level=level)
+    )
 
 
 def _annotate_lazy_hook(hook: ast.FunctionDef) -> None:

@@ -23,6 +23,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+# Imported first of our modules: it refuses an incompatible graphql-core with a clear message.
+from . import _requirements  # noqa: F401
 from ._admin import is_loopback_host
 from ._config import (
     ACCEPT_BATCH,

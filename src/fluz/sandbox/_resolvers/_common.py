@@ -6,8 +6,10 @@ import copy
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
+
+from fluz_graphql.money import MoneyError, parse_money
 
 from .._config import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MAX_BY_OPERATION
 from .._core import RequestContext
@@ -62,15 +64,15 @@ def money(value: float | None, name: str = "amount", minimum: Decimal | None = N
     if value is None:
         raise invalid(f"{name} is required")
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise invalid(f"{name} must be a number") from None
-    if not amount.is_finite() or amount <= 0:
+        # The client's rule (one rule for client, CLI and sandbox): a float is judged by its
+        # shortest decimal form, so 3.3000000000000003 (1.1 * 3) has too many decimals.
+        amount = parse_money(value)
+    except MoneyError as exc:
+        raise invalid(f"{name} {exc.message}") from None
+    if amount <= 0:
         raise invalid(f"{name} must be greater than 0")
     if amount > MAX_AMOUNT:
         raise invalid(f"{name} must be at most {MAX_AMOUNT}")
-    if amount != amount.quantize(CENT):
-        raise invalid(f"{name} must have at most 2 decimal places")
     if minimum is not None and amount < minimum:
         raise invalid(f"{name} must be at least {minimum}")
     return amount.quantize(CENT)
