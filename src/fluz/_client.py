@@ -240,8 +240,6 @@ class FluzClient(_GeneratedClient):
             environment=environment,
             url=url,
         )
-        if config.identity is not None:
-            _check_scopes(config.identity.scopes)
         if http_client is not None and limits is not None:
             raise ConfigurationError("limits apply only when the client creates its own pool")
         try:
@@ -374,7 +372,6 @@ class FluzClient(_GeneratedClient):
         if names is None and self._identity is not None:
             names = list(self._identity.scopes)
         identity = make_identity(user_id, account_id, seat_id, names)
-        _check_scopes(identity.scopes)
         view = self._view()
         view._identity = identity
         return view
@@ -1069,9 +1066,3 @@ def _scope_names(scopes: Iterable[str | ScopeType] | None) -> list[str] | None:
     if scopes is None:
         return None
     return [s.value if isinstance(s, ScopeType) else str(s) for s in scopes]
-
-
-def _check_scopes(scopes: Iterable[str]) -> None:
-    unknown = [s for s in scopes if s not in ScopeType.__members__]
-    if unknown:
-        raise ConfigurationError(f"unknown scope(s): {', '.join(unknown)}")
