@@ -715,6 +715,9 @@ def _instrumented(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
             raise
         finally:
             current_call.reset(reset)
+            # The record can outlive the call (an event loop keeps a cancelled timer, and
+            # the context it captured, until it sweeps them): it keeps no response value.
+            record.response = record.payload = None
         if problems is not None:
             # Raised here, outside the except block: the pydantic error (which holds the
             # response values) is not this error's __context__.
