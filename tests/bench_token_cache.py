@@ -13,12 +13,12 @@ import tracemalloc
 import uuid
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from fluz import FluzClient
 
 sys.path.insert(0, "tests")
-import anyio.lowlevel
 from client.fakes import ACCOUNT_ID, API_KEY, URL, USER_ID, FakeFluz
 
 
