@@ -17,6 +17,7 @@ __all__ = [
     "ConflictError",
     "FluzError",
     "FluzTimeoutError",
+    "InsufficientFundsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -46,6 +47,11 @@ class FluzError(Exception):
     """
 
     purchase: Any = None
+    # False: the operation certainly never reached Fluz (nothing to reconcile). True: it
+    # may have. None: the error is an answer from Fluz, so it was received.
+    request_sent: bool | None = None
+    # Seconds the server asked to wait (its Retry-After header), whatever the error.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -84,10 +90,66 @@ class FluzError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args), which fails for subclasses with
+        # keyword-only arguments (RevealTimeoutError): Celery, process pools and
+        # copy.deepcopy need every error to round-trip. Rebuild from the attributes.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[FluzError], message: str, state: dict[str, Any]) -> FluzError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+def detached(error: FluzError) -> FluzError:
+    """Cut everything but FluzErrors off *error*'s chain (in place) and return it.
+
+    An exception's ``__context__`` is whatever was being handled when it was raised: a
+    pydantic error quoting a gift-card code, an httpx response. A FluzError carries what
+    it says and, as ``__cause__``, only another FluzError (e.g. the token step's).
+    """
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while isinstance(link, FluzError) and id(link) not in seen:
+        seen.add(id(link))
+        link.__context__ = None
+        if not isinstance(link.__cause__, FluzError):
+            link.__cause__ = None
+        link = link.__cause__
+    return error
+
+
+def converted(error: FluzError, cls: type[FluzError] | None = None, **changes: Any) -> FluzError:
+    """A copy of *error* (as *cls* if given) with attributes *changes*; no traceback,
+    cause or context."""
+    state = dict(error.__dict__)
+    state.update(changes)
+    return _rebuild(cls or type(error), state.get("message", error.message), state)
+
 
 class ConfigurationError(FluzError, ValueError):
     """The client cannot be built: configuration is missing or unsafe (raised by the
-    constructor, naming what is wrong)."""
+    constructor, naming everything that is wrong; ``problems`` lists them one by one)."""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        found: tuple[str, ...] = self.__dict__.get("_problems") or (self.message,)
+        return found
+
+    @classmethod
+    def of(cls, problems: list[str]) -> ConfigurationError:
+        """One error naming every problem in *problems*."""
+        if len(problems) == 1:
+            error = cls(problems[0], code="CONFIG")
+        else:
+            error = cls(
+                f"{len(problems)} configuration problems: " + "; ".join(problems), code="CONFIG"
+            )
+        error.__dict__["_problems"] = tuple(problems)
+        return error
 
 
 class ValidationError(FluzError, ValueError):
@@ -124,9 +186,14 @@ class ConflictError(FluzError):
     different input."""
 
 
+class InsufficientFundsError(FluzError):
+    """The funding source cannot cover the amount (``BAL-0001``): nothing was charged.
+    Top up or choose another source; a retry alone will not succeed."""
+
+
 class RateLimitedError(FluzError):
-    """HTTP 429 after the retries were used up (``retry_after``: seconds the server asked
-    for, if it said)."""
+    """HTTP 429 or ``RL-0001`` after the retries were used up (``retry_after``: seconds
+    the server asked for, if it said)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -143,6 +210,8 @@ class TransportError(FluzError):
 
     ``request_sent`` is False only when the request certainly never left (a connect
     error); otherwise a mutation may have been applied."""
+
+    request_sent: bool
 
     def __init__(self, message: str, *, request_sent: bool = True, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -179,6 +248,8 @@ _CODE_CLASSES: dict[str, type[FluzError]] = {
     "AUTH-0026": ConflictError,
     "RC-0001": NotFoundError,
     "AR-0001": ValidationError,
+    "BAL-0001": InsufficientFundsError,
+    "RL-0001": RateLimitedError,
     "GE-9999": ServerError,
     # Conventional GraphQL extension codes, for servers (and proxies) that use them.
     "UNAUTHENTICATED": AuthenticationError,
@@ -197,14 +268,18 @@ _PREFIX_CLASSES: dict[str, type[FluzError]] = {
     "RL": RateLimitedError,
     "NF": NotFoundError,
 }
+# By HTTP status, when the body names no code. 400 and 404 only for a GraphQL body: an
+# HTML page saying 404 means a wrong URL, not "check the id".
 _STATUS_CLASSES: dict[int, type[FluzError]] = {
-    400: ValidationError,
     401: AuthenticationError,
     403: PermissionDeniedError,
-    404: NotFoundError,
     408: FluzTimeoutError,
     409: ConflictError,
     429: RateLimitedError,
+}
+_GRAPHQL_STATUS_CLASSES: dict[int, type[FluzError]] = {
+    400: ValidationError,
+    404: NotFoundError,
 }
 
 
@@ -220,8 +295,16 @@ def error_class(code: str | None, status_code: int | None = None) -> type[FluzEr
         if prefix in _PREFIX_CLASSES:
             return _PREFIX_CLASSES[prefix]
     if status_code is not None:
-        if status_code in _STATUS_CLASSES:
-            return _STATUS_CLASSES[status_code]
-        if status_code >= 500:
-            return ServerError
+        return status_error_class(status_code, graphql_body=True)
+    return APIError
+
+
+def status_error_class(status_code: int, *, graphql_body: bool) -> type[FluzError]:
+    """The exception class for an HTTP status whose body names no Fluz code."""
+    if status_code in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status_code]
+    if graphql_body and status_code in _GRAPHQL_STATUS_CLASSES:
+        return _GRAPHQL_STATUS_CLASSES[status_code]
+    if status_code >= 500:
+        return ServerError
     return APIError

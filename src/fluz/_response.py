@@ -41,6 +41,7 @@ class CallRecord:
         "payload",
         "request_id",
         "response",
+        "sent",
     )
 
     def __init__(self) -> None:
@@ -49,6 +50,7 @@ class CallRecord:
         self.request_id: str | None = None
         self.idempotency_key: str | None = None
         self.attempts = 0
+        self.sent = False  # an attempt was handed to the transport (it may have arrived)
         self.response: object = None  # the httpx.Response whose decoded body is `payload`
         self.payload: dict[str, Any] | None = None
 
