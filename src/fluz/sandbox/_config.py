@@ -36,6 +36,14 @@ DEFAULT_SEED = 0
 DEFAULT_TOKEN_TTL = 600.0  # docs: "Sandbox Tokens expire after 10 minutes"
 DEFAULT_REVEAL_DELAY = 0.5  # long enough that a first reveal poll sees "not ready"
 DEFAULT_ISSUER_DELAY = 1.0
+# OAuth apps (sandbox _oauth.py). Codes live 300 s (the Node oauth2-server default, whose
+# token model Fluz's responses match); access tokens 10 min (docs). DECISION (docs §4.6):
+# refresh tokens 31 days as the newer pages' sample timestamps imply, not the older
+# draft's 60 days. Redirect URIs match ignoring the port on loopback hosts (RFC 8252 §7.3).
+DEFAULT_OAUTH_CODE_TTL = 300.0
+DEFAULT_OAUTH_ACCESS_TOKEN_TTL = 600.0
+DEFAULT_OAUTH_REFRESH_TOKEN_TTL = 31 * 24 * 3600.0
+DEFAULT_OAUTH_REDIRECT_URIS = ("http://127.0.0.1/oauth/callback", "http://localhost/oauth/callback")
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,13 @@ class SandboxOptions:
     billing address for an authorized user's card. ``canary_prefix`` (e.g. ``"CANARY-"``)
     starts every gift-card code, PIN and redemption-URL token the sandbox makes, so that a
     test can search logs and error texts for leaked secrets.
+
+    OAuth (``/authorize``, ``/token/exchange``, ``/token/refresh``): codes live
+    ``oauth_code_ttl`` seconds and are single-use; access and refresh tokens live
+    ``oauth_access_token_ttl`` / ``oauth_refresh_token_ttl``; ``oauth_rotate_refresh_tokens``
+    issues a new refresh token on every refresh and revokes the old one; ``oauth_deny`` makes
+    the consent step refuse (``error=access_denied``); ``oauth_redirect_uris`` are the
+    registered redirect URIs.
     """
 
     seed: int = DEFAULT_SEED
@@ -153,9 +168,19 @@ class SandboxOptions:
     issuer_delay: float = DEFAULT_ISSUER_DELAY
     faults: Faults = NO_FAULTS
     canary_prefix: str = ""
+    oauth_code_ttl: float = DEFAULT_OAUTH_CODE_TTL
+    oauth_access_token_ttl: float = DEFAULT_OAUTH_ACCESS_TOKEN_TTL
+    oauth_refresh_token_ttl: float = DEFAULT_OAUTH_REFRESH_TOKEN_TTL
+    oauth_rotate_refresh_tokens: bool = True
+    oauth_deny: bool = False
+    oauth_redirect_uris: tuple[str, ...] = DEFAULT_OAUTH_REDIRECT_URIS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "oauth_redirect_uris", tuple(self.oauth_redirect_uris))
         durations = (
+            self.oauth_code_ttl,
+            self.oauth_access_token_ttl,
+            self.oauth_refresh_token_ttl,
             self.token_ttl,
             self.reveal_delay,
             self.reveal_jitter,
