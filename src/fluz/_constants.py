@@ -111,7 +111,7 @@ BULK_ORDER_TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "FAILED"})
 # --------------------------------------------------------------------------- pagination
 MAX_PAGE_SIZE: Final = 20  # documented maximum of OffsetInput.limit
 
-# --------------------------------------------------------------------------- OAuth apps (fluz.oauth)
+# --------------------------------------------------------------------------- OAuth (fluz.oauth)
 # Where the user consents. The staging host comes from the older "Client facing OAuth
 # grant flow" page; the production one from the newer grant page.
 OAUTH_AUTHORIZE_URLS: Final[dict[str, str]] = {
