@@ -1,27 +1,43 @@
-"""User access tokens: cached per identity, renewed ahead of expiry, one renewal at a time.
+"""User access tokens: a record per identity in a bounded store, one renewal in flight.
 
-The fast path (a cached, fresh token) takes no lock. Only a caller that finds the token
-missing, about to expire or rejected by the server takes the identity's lock, and then
-checks again: whoever got there first renewed it, and everyone else reuses the result.
-So under any concurrency one renewal is in flight per identity, and the lock is held only
-for the renewal request itself, never while ordinary requests are on the wire.
+Three small parts, so that each can be replaced on its own:
+
+* :class:`UserToken` is the record of one token (the token, its refresh token, when to
+  renew it and when it expires).
+* :class:`TokenStore` keeps records per :class:`~fluz._config.Identity`: ``get``, ``put``
+  and ``forget``. :class:`MemoryTokenStore` is an LRU bounded in identities that drops
+  records that can no longer be used; a store shared by a fleet (Redis) implements the
+  same three methods.
+* A *renewal* is a callable ``renew(current) -> UserToken`` made by the caller: minting
+  from the API key (:class:`ApiKeyTokenSource`), or any other source (OAuth).
+
+:class:`TokenManager` ties them together. The fast path (a stored, fresh token) takes no
+lock. A caller that finds the token missing, due or rejected joins the identity's renewal
+in flight, or starts one: one renewal per identity at a time, and every caller waiting
+for it gets its outcome, success or failure, without sending anything itself. If the
+caller running the renewal is cancelled, a waiting caller takes over.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import dataclasses
 import json
+import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
+from . import _constants as C
 from ._config import Identity
-from ._errors import AuthenticationError, PermissionDeniedError
+from ._errors import FluzError, ResponseDecodeError, TransportError
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +63,8 @@ class TokenInfo:
 
 @dataclass(frozen=True, slots=True)
 class UserToken:
-    """A user access token. ``refresh_at`` is on the ``time.monotonic()`` clock."""
+    """A user access token. ``refresh_at`` and ``expires_mono`` are on the
+    ``time.monotonic()`` clock (a store shared between processes converts them)."""
 
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
@@ -55,9 +72,15 @@ class UserToken:
     scopes: tuple[str, ...] = ()
     expires_at: datetime | None = None
     obtained_at: float = field(default_factory=time.monotonic)
+    expires_mono: float | None = None  # when the access token stops working
 
     def is_fresh(self, now: float) -> bool:
         return self.refresh_at is None or now < self.refresh_at
+
+    def is_useless(self, now: float) -> bool:
+        """Nothing left to use: the access token expired and there is no refresh token."""
+        expired = self.expires_mono is not None and now >= self.expires_mono
+        return expired and self.refresh_token is None
 
 
 def token_claims(token: str) -> dict[str, Any] | None:
@@ -66,22 +89,53 @@ def token_claims(token: str) -> dict[str, Any] | None:
     try:
         payload_b64 = token.split(".")[1]
         payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
-    except (IndexError, TypeError, ValueError, binascii.Error):
+    except (IndexError, TypeError, ValueError, RecursionError, binascii.Error):
         return None
     return payload if isinstance(payload, dict) else None
 
 
+# Unix times a JWT `exp`/`iat` can sensibly hold: after 2000-01-01 and before 9999-12-31.
+# An `exp` in milliseconds (1.7e12) is past the upper bound.
+_MIN_JWT_TIME = 946_684_800.0
+_MAX_JWT_TIME = 253_402_300_799.0
+
+
+def _claim_time(claims: dict[str, Any], name: str) -> float | None:
+    """The numeric time claim *name*; None when absent.
+
+    Raises:
+        ResponseDecodeError: the claim is not a Unix time in seconds (milliseconds, 1e20,
+            NaN, a string ...): the client cannot schedule renewals with it.
+    """
+    if name not in claims:
+        return None
+    value = claims[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not _MIN_JWT_TIME <= value <= _MAX_JWT_TIME
+    ):
+        raise ResponseDecodeError(
+            f"user token's {name!r} claim is not a Unix time in seconds", code="DECODE"
+        )
+    return float(value)
+
+
 def token_lifetime(token: str) -> float | None:
     """Seconds the JWT *token* is valid for, from its payload (``exp - iat``, or ``exp`` minus
-    now when there is no ``iat``). Returns None for an opaque token or one without ``exp``."""
+    now when there is no ``iat``). Returns None for an opaque token or one without ``exp``.
+
+    Raises:
+        ResponseDecodeError: ``exp`` or ``iat`` is out of range.
+    """
     claims = token_claims(token) or {}
-    try:
-        exp = float(claims["exp"])
-    except (KeyError, TypeError, ValueError):
+    exp = _claim_time(claims, "exp")
+    if exp is None:
         return None
-    iat = claims.get("iat")
+    iat = _claim_time(claims, "iat")
     # Counting from iat makes the schedule immune to a skewed local clock.
-    return exp - float(iat) if isinstance(iat, int | float) else exp - time.time()
+    return exp - iat if iat is not None else exp - time.time()
 
 
 def make_user_token(
@@ -90,59 +144,131 @@ def make_user_token(
     skew: float,
     scopes: Iterable[str] = (),
 ) -> UserToken:
-    """Schedule the renewal *skew* seconds before expiry (at most half the lifetime early)."""
+    """Schedule the renewal *skew* seconds before expiry (at most half the lifetime early).
+
+    Raises:
+        ResponseDecodeError: the token's ``exp``/``iat`` claim is out of range.
+    """
+    now = time.monotonic()
     lifetime = token_lifetime(access_token)
-    refresh_at = None
+    refresh_at = expires_mono = None
     if lifetime is not None:
-        margin = min(skew, max(lifetime, 0.0) / 2)
-        refresh_at = time.monotonic() + lifetime - margin
+        lifetime = max(lifetime, 0.0)
+        refresh_at = now + lifetime - min(skew, lifetime / 2)
+        expires_mono = now + lifetime
     claims = token_claims(access_token) or {}
-    exp = claims.get("exp")
-    expires_at = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
+    exp = _claim_time(claims, "exp")
+    expires_at = datetime.fromtimestamp(exp, UTC) if exp is not None else None
     granted = tuple(scopes) or tuple(str(s) for s in claims.get("scopes") or ())
-    return UserToken(access_token, refresh_token, refresh_at, granted, expires_at)
+    return UserToken(
+        access_token,
+        refresh_token,
+        refresh_at,
+        granted,
+        expires_at,
+        obtained_at=now,
+        expires_mono=expires_mono,
+    )
 
 
-MintToken = Callable[[Identity], Awaitable[UserToken]]
-RefreshToken = Callable[[str], Awaitable[UserToken]]
+# --------------------------------------------------------------------------- store
 
 
-class _Slot:
-    __slots__ = ("lock", "token")
+class TokenStore(Protocol):
+    """Where token records live, per identity. Methods are async so that a store can be
+    remote (a Redis store shared by a fleet); a store need not be exact (a lost record
+    only costs a renewal)."""
+
+    async def get(self, identity: Identity) -> UserToken | None: ...
+
+    async def put(self, identity: Identity, token: UserToken) -> None: ...
+
+    async def forget(self, identity: Identity) -> None: ...
+
+
+class MemoryTokenStore:
+    """Token records in process memory, least recently used first out.
+
+    At most *max_identities* records are kept (``put`` beyond that drops the least
+    recently used); a record whose access token expired without a refresh token is
+    dropped when met. Memory therefore stays flat however many ``for_user()`` identities
+    a service acts for.
+    """
+
+    def __init__(self, max_identities: int = C.TOKEN_CACHE_MAX_IDENTITIES) -> None:
+        if max_identities < 1:
+            raise ValueError("max_identities must be >= 1")
+        self.max_identities = max_identities
+        self._records: OrderedDict[Identity, UserToken] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    async def get(self, identity: Identity) -> UserToken | None:
+        token = self._records.get(identity)
+        if token is None:
+            return None
+        if token.is_useless(time.monotonic()):
+            del self._records[identity]
+            return None
+        self._records.move_to_end(identity)
+        return token
+
+    async def put(self, identity: Identity, token: UserToken) -> None:
+        self._records[identity] = token
+        self._records.move_to_end(identity)
+        now = time.monotonic()
+        while self._records and (
+            len(self._records) > self.max_identities
+            or next(iter(self._records.values())).is_useless(now)
+        ):
+            self._records.popitem(last=False)
+
+    async def forget(self, identity: Identity) -> None:
+        self._records.pop(identity, None)
+
+
+# --------------------------------------------------------------------------- renewal
+
+# Obtains a new token for an identity, given its current record (None: none yet). The
+# caller builds it (it knows which client view, with which retries and timeout, asked).
+Renew = Callable[[UserToken | None], Awaitable[UserToken]]
+
+
+class _Flight:
+    """One renewal in progress and, once done, its outcome."""
+
+    __slots__ = ("done", "error", "token")
 
     def __init__(self) -> None:
+        self.done = anyio.Event()
         self.token: UserToken | None = None
-        self.lock = anyio.Lock()
+        self.error: FluzError | None = None
 
 
 class TokenManager:
-    """Caches one token per :class:`Identity`; *mint* and *refresh* do the network calls."""
+    """Fresh tokens per :class:`Identity` from a :class:`TokenStore`, one renewal in
+    flight per identity."""
 
-    def __init__(self, mint: MintToken, refresh: RefreshToken) -> None:
-        self._mint = mint
-        self._refresh = refresh
-        self._slots: dict[Identity, _Slot] = {}
+    def __init__(self, store: TokenStore | None = None) -> None:
+        self.store: TokenStore = store if store is not None else MemoryTokenStore()
+        self._flights: dict[Identity, _Flight] = {}  # only identities being renewed
         self.renewals = 0  # how many tokens were obtained (diagnostics and tests)
 
-    def _slot(self, identity: Identity) -> _Slot:
-        slot = self._slots.get(identity)
-        if slot is None:
-            slot = self._slots[identity] = _Slot()
-        return slot
+    async def user_token(self, identity: Identity, renew: Renew) -> UserToken:
+        """The fresh :class:`UserToken` of *identity*, renewed with *renew* if needed.
 
-    async def token(self, identity: Identity) -> str:
-        """A fresh access token for *identity*, minting or refreshing one if needed."""
-        return (await self.user_token(identity)).access_token
-
-    async def user_token(self, identity: Identity) -> UserToken:
-        """The fresh :class:`UserToken` of *identity*, minting or refreshing one if needed."""
-        slot = self._slot(identity)
-        current = slot.token
+        Raises:
+            FluzError: the renewal (this caller's or the one it waited for) failed.
+        """
+        current = await self.store.get(identity)
         if current is not None and current.is_fresh(time.monotonic()):
             return current
-        return await self._renew(identity, slot, rejected=None)
+        return await self._renewed(identity, renew, rejected=None, newer_than=None)
 
-    async def replace_rejected(self, identity: Identity, rejected: str, sent_at: float) -> str:
+    async def replace_rejected(
+        self, identity: Identity, renew: Renew, rejected: str, sent_at: float
+    ) -> UserToken:
         """The server refused *rejected* in a request sent at *sent_at* (monotonic): renew
         it, unless a concurrent caller already did so after that request went out.
 
@@ -150,23 +276,26 @@ class TokenManager:
         expired too (JWT times are whole seconds, so the client's idea of "fresh" can
         outlive the server's by up to a second); only a newer one is safe to replay with.
         """
-        renewed = await self._renew(
-            identity, self._slot(identity), rejected=rejected, newer_than=sent_at
-        )
-        return renewed.access_token
+        return await self._renewed(identity, renew, rejected=rejected, newer_than=sent_at)
 
-    def forget(self, identity: Identity) -> None:
-        self._slots.pop(identity, None)
+    async def forget(self, identity: Identity) -> None:
+        await self.store.forget(identity)
 
-    async def _renew(
-        self,
-        identity: Identity,
-        slot: _Slot,
-        rejected: str | None,
-        newer_than: float | None = None,
+    async def _renewed(
+        self, identity: Identity, renew: Renew, rejected: str | None, newer_than: float | None
     ) -> UserToken:
-        async with slot.lock:
-            current = slot.token
+        while True:
+            flight = self._flights.get(identity)
+            if flight is not None:
+                await flight.done.wait()
+                if flight.token is not None:
+                    return flight.token
+                if flight.error is not None:
+                    # Every waiter raises its own copy: one exception object raised in
+                    # many tasks would collect all their tracebacks.
+                    raise copy.copy(flight.error) from None
+                continue  # the renewing caller was cancelled: take over
+            current = await self.store.get(identity)
             if (
                 current is not None
                 and current.access_token != rejected
@@ -174,15 +303,54 @@ class TokenManager:
                 and (newer_than is None or current.obtained_at > newer_than)
             ):
                 return current
-            renewed = await self._obtain(identity, current)
-            slot.token = renewed
-            self.renewals += 1
-            return renewed
+            if identity in self._flights:  # the store was remote: someone started meanwhile
+                continue
+            return await self._fly(identity, renew, current)
 
-    async def _obtain(self, identity: Identity, current: UserToken | None) -> UserToken:
+    async def _fly(self, identity: Identity, renew: Renew, current: UserToken | None) -> UserToken:
+        flight = self._flights[identity] = _Flight()
+        try:
+            token = await renew(current)
+            await self.store.put(identity, token)
+        except FluzError as exc:
+            flight.error = exc
+            transient = isinstance(exc, TransportError)
+            if current is not None and current.refresh_token and not transient:
+                # The refresh token was answered with a refusal or garbage and the mint
+                # that followed failed too: never offer that refresh token again.
+                await self.store.put(identity, dataclasses.replace(current, refresh_token=None))
+            raise
+        finally:
+            del self._flights[identity]
+            flight.done.set()
+        flight.token = token
+        self.renewals += 1
+        return token
+
+
+class TokenRequester(Protocol):
+    """What :class:`ApiKeyTokenSource` needs of a client view: the two token operations,
+    sent with that view's retries and timeout."""
+
+    async def _mint_user_token(self, identity: Identity) -> UserToken: ...
+
+    async def _refresh_user_token(self, refresh_token: str) -> UserToken: ...
+
+
+class ApiKeyTokenSource:
+    """Tokens from the app's API key: ``refreshUserAccessToken`` when a refresh token is
+    held, else (or when the refresh is answered with anything but a transport failure —
+    a refusal, AR-0001, a null payload, an undecodable token) ``generateUserAccessToken``.
+    """
+
+    async def renew(
+        self, via: TokenRequester, identity: Identity, current: UserToken | None
+    ) -> UserToken:
         if current is not None and current.refresh_token:
             try:
-                return await self._refresh(current.refresh_token)
-            except (AuthenticationError, PermissionDeniedError):
-                pass  # refresh token expired or revoked: mint a new one from the API key
-        return await self._mint(identity)
+                return await via._refresh_user_token(current.refresh_token)
+            except TransportError:
+                raise  # the refresh token may well be fine: try it again next time
+            except FluzError:
+                pass  # refused or broken: a new token from the API key
+        return await via._mint_user_token(identity)

@@ -47,9 +47,17 @@ from fluz_graphql.input_types import (
 from pydantic_core import PydanticSerializationError, from_json, to_jsonable_python
 
 from . import _constants as C
-from ._auth import TokenInfo, TokenManager, UserToken, make_user_token
+from ._auth import (
+    ApiKeyTokenSource,
+    MemoryTokenStore,
+    TokenInfo,
+    TokenManager,
+    UserToken,
+    make_user_token,
+)
 from ._config import ClientConfig, Identity, make_identity, resolve_config
 from ._errors import (
+    AuthenticationError,
     ConfigurationError,
     FluzError,
     FluzTimeoutError,
@@ -59,6 +67,7 @@ from ._errors import (
     RevealTimeoutError,
     TransportError,
     ValidationError,
+    converted,
     error_class,
 )
 from ._operations import OperationInfo, operation_info
@@ -139,6 +148,8 @@ class FluzClient(_GeneratedClient):
             ResponseDecodeError without being read further.
         max_retries, retry_base_delay, retry_max_delay, max_retry_after: retry policy.
         token_refresh_skew: renew a token this many seconds before ``exp``.
+        token_cache_size: identities whose tokens are kept (default 10,000; the least
+            recently used is dropped first, and so is an expired token).
         raise_on_payload_errors: raise on ``{success: false}`` payloads (default True).
 
     Raises:
@@ -163,6 +174,7 @@ class FluzClient(_GeneratedClient):
         retry_max_delay: float = C.DEFAULT_RETRY_MAX_DELAY,
         max_retry_after: float = C.DEFAULT_MAX_RETRY_AFTER,
         token_refresh_skew: float = C.TOKEN_REFRESH_SKEW,
+        token_cache_size: int = C.TOKEN_CACHE_MAX_IDENTITIES,
         raise_on_payload_errors: bool = True,
     ) -> None:
         config = resolve_config(
@@ -188,6 +200,7 @@ class FluzClient(_GeneratedClient):
             timeout = None  # already the pool's default
         try:
             retry = RetryPolicy(max_retries, retry_base_delay, retry_max_delay, max_retry_after)
+            token_store = MemoryTokenStore(token_cache_size)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         super().__init__(url=config.url, http_client=cast(HttpClient, http_client))
@@ -202,7 +215,9 @@ class FluzClient(_GeneratedClient):
         self._timeout = timeout
         self._raise_on_payload_errors = raise_on_payload_errors
         self._token_refresh_skew = token_refresh_skew
-        self._tokens = TokenManager(self._mint_token, self._refresh_token)
+        # Shared by every view: one record and one renewal in flight per identity.
+        self._tokens = TokenManager(token_store)
+        self._token_source = ApiKeyTokenSource()
 
     # ------------------------------------------------------------------ lifecycle, views
 
@@ -352,6 +367,7 @@ class FluzClient(_GeneratedClient):
         identity = None if op.uses_basic_auth else self._require_identity(op, call)
         retries = 0
         replayed = False
+        renewed: str | None = None  # the token renewed after a rejection, for the replay
         debug = logger.isEnabledFor(logging.DEBUG)
         while True:
             call.attempts += 1
@@ -360,12 +376,7 @@ class FluzClient(_GeneratedClient):
             if identity is None:
                 authorization = self._basic
             else:
-                try:
-                    token = await self._tokens.token(identity)
-                except FluzError as exc:
-                    # Failed on the token call, but the caller's key must stay at hand.
-                    exc.idempotency_key = exc.idempotency_key or call.idempotency_key
-                    raise
+                token = renewed or await self._access_token(identity, op, call)
                 authorization = f"Bearer {token}"
             started = time.perf_counter()
             sent_at = time.monotonic()
@@ -422,7 +433,7 @@ class FluzClient(_GeneratedClient):
                         failure.error.code or failure.error.status_code,
                         call.request_id,
                     )
-                    await self._tokens.replace_rejected(identity, token, sent_at)
+                    renewed = await self._access_token(identity, op, call, token, sent_at)
                     continue
                 retry_allowed = may_repeat
             retries += 1
@@ -596,27 +607,64 @@ class FluzClient(_GeneratedClient):
 
     # ------------------------------------------------------------------ tokens
 
-    async def _mint_token(self, identity: Identity) -> UserToken:
+    async def _access_token(
+        self,
+        identity: Identity,
+        op: OperationInfo,
+        call: CallRecord,
+        rejected: str | None = None,
+        sent_at: float = 0.0,
+    ) -> str:
+        """A fresh access token for *identity* (a renewed one if *rejected* was refused
+        in a request sent at *sent_at*), obtained with this view's retries and timeout.
+
+        Raises:
+            FluzError: the token step failed, this or a concurrent caller's renewal: the
+                error names *op*, carries the caller's idempotency key and
+                ``request_sent=False``, with the token step's error as ``__cause__``.
+        """
+        renew = functools.partial(self._token_source.renew, self, identity)
+        try:
+            if rejected is None:
+                record = await self._tokens.user_token(identity, renew)
+            else:
+                record = await self._tokens.replace_rejected(identity, renew, rejected, sent_at)
+        except FluzError as exc:
+            raise _token_step_failed(exc, op, call) from exc
+        return record.access_token
+
+    async def _mint_user_token(self, identity: Identity) -> UserToken:
         result = await self.generate_user_access_token(
             user_id=uuid.UUID(identity.user_id),
             account_id=uuid.UUID(identity.account_id),
             scopes=[ScopeType(s) for s in identity.scopes],
             seat_id=uuid.UUID(identity.seat_id) if identity.seat_id else UNSET,
         )
-        return self._user_token(result, "GenerateUserAccessToken")
+        return self._token_from_result(result, "GenerateUserAccessToken")
 
-    async def _refresh_token(self, refresh_token: str) -> UserToken:
+    async def _refresh_user_token(self, refresh_token: str) -> UserToken:
         result = await self.refresh_user_access_token(refresh_token=refresh_token)
-        return self._user_token(result, "RefreshUserAccessToken")
+        return self._token_from_result(result, "RefreshUserAccessToken")
 
-    def _user_token(self, result: Any, operation: str) -> UserToken:
+    def _token_from_result(self, result: Any, operation: str) -> UserToken:
         access = (result.access_token or result.token) if result is not None else None
         if not access:
             raise ResponseDecodeError(
                 "token response carries neither accessToken nor token", operation=operation
             )
         granted = [scope.value for scope in result.scopes or () if scope is not None]
-        return make_user_token(access, result.refresh_token, self._token_refresh_skew, granted)
+        try:
+            return make_user_token(access, result.refresh_token, self._token_refresh_skew, granted)
+        except ResponseDecodeError as exc:
+            exc.operation = operation
+            raise
+
+    async def forget_token(self) -> None:
+        """Drop the cached user token of this client's identity (e.g. the user left or
+        revoked the app); the next user operation mints a new one. Other identities keep
+        theirs. Does nothing for a client without a user identity."""
+        if self._identity is not None:
+            await self._tokens.forget(self._identity)
 
     async def token_info(self) -> TokenInfo:
         """Describe the user token this client acts with, minting it if there is none yet
@@ -632,7 +680,8 @@ class FluzClient(_GeneratedClient):
                 f"{C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), or use for_user()"
             )
         identity = self._identity
-        token = await self._tokens.user_token(identity)
+        renew = functools.partial(self._token_source.renew, self, identity)
+        token = await self._tokens.user_token(identity, renew)
         return TokenInfo(
             user_id=identity.user_id,
             account_id=identity.account_id,
@@ -960,6 +1009,21 @@ def _request_id(payload: dict[str, Any] | None) -> str | None:
 def _header_request_id(response: httpx.Response) -> str | None:
     rid: str | None = response.headers.get("x-request-id")
     return rid
+
+
+def _token_step_failed(error: FluzError, op: OperationInfo, call: CallRecord) -> FluzError:
+    """The error the caller of *op* gets when its user token could not be obtained."""
+    # Fluz refusing the token request's input (AR-0001) says nothing about the caller's
+    # own input: for the caller it is a refusal to authenticate.
+    cls = AuthenticationError if isinstance(error, ValidationError) else type(error)
+    return converted(
+        error,
+        cls,
+        message=f"{op.name} was not sent: its user token could not be obtained: {error.message}",
+        operation=op.name,
+        idempotency_key=call.idempotency_key,
+        request_sent=False,
+    )
 
 
 def _describe(error: FluzError) -> str:

@@ -7,7 +7,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -19,12 +19,19 @@ Environment = Literal["production", "staging"]
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Whose user token a request carries: the token cache is keyed by this."""
+    """Whose user token a request carries: the token cache is keyed by this.
+
+    The same scopes in another order are the same identity (one token, not two).
+    """
 
     user_id: str
     account_id: str
     seat_id: str | None
-    scopes: tuple[str, ...]
+    scopes: tuple[str, ...] = field(compare=False)
+    scope_set: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scope_set", frozenset(self.scopes))
 
 
 @dataclass(frozen=True, slots=True)

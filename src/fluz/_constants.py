@@ -60,6 +60,10 @@ DEFAULT_SCOPES: Final[tuple[str, ...]] = (
 # Refresh this long before the token's `exp` (capped at half the token's lifetime, so a
 # very short-lived token is not refreshed on every call).
 TOKEN_REFRESH_SKEW: Final = 30.0
+# Identities whose tokens the client keeps (least recently used dropped first): a
+# multi-tenant service acting for many users through for_user() stays flat in memory
+# (a record is ~2-4 KB with its JWT), and a dropped identity only costs a mint.
+TOKEN_CACHE_MAX_IDENTITIES: Final = 10_000
 
 # Root fields sent with `Authorization: Basic <api key>` (documented app-level operations,
 # plus the `marco` ping, which accepts any credentials and so needs no user token).

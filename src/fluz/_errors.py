@@ -44,6 +44,11 @@ class FluzError(Exception):
     """
 
     purchase: Any = None
+    # False: the operation certainly never reached Fluz (nothing to reconcile). True: it
+    # may have. None: the error is an answer from Fluz, so it was received.
+    request_sent: bool | None = None
+    # Seconds the server asked to wait (its Retry-After header), whatever the error.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -81,6 +86,27 @@ class FluzError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls cls(*args), which fails for subclasses with
+        # keyword-only arguments (RevealTimeoutError): Celery, process pools and
+        # copy.deepcopy need every error to round-trip. Rebuild from the attributes.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[FluzError], message: str, state: dict[str, Any]) -> FluzError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+def converted(error: FluzError, cls: type[FluzError] | None = None, **changes: Any) -> FluzError:
+    """A copy of *error* (as *cls* if given) with attributes *changes*; no traceback,
+    cause or context."""
+    state = dict(error.__dict__)
+    state.update(changes)
+    return _rebuild(cls or type(error), state.get("message", error.message), state)
 
 
 class ConfigurationError(FluzError, ValueError):
@@ -141,6 +167,8 @@ class TransportError(FluzError):
 
     ``request_sent`` is False only when the request certainly never left (a connect
     error); otherwise a mutation may have been applied."""
+
+    request_sent: bool
 
     def __init__(self, message: str, *, request_sent: bool = True, **kw: Any) -> None:
         super().__init__(message, **kw)

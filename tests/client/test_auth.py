@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from fluz import AuthenticationError, PermissionDeniedError
-from fluz._auth import TokenManager, make_user_token, token_lifetime
+from fluz._auth import TokenManager, UserToken, make_user_token, token_lifetime
 from fluz._config import make_identity
 
 from .fakes import API_KEY, FakeFluz, gql, gql_error, make_jwt, merchants_page
@@ -193,9 +193,15 @@ async def test_concurrent_calls_across_expiry_share_one_renewal() -> None:
             for _ in range(200):
                 tg.start_soon(fluz.get_merchants)
         assert len(fake.seen("GenerateUserAccessToken")) == 1
-        # All 200 were sent with the same token; now it is rejected for all of them.
-        fake.on("GetMerchants", httpx.Response(401), merchants_page(1))
-        fake.scripts["GetMerchants"] = [httpx.Response(401)] * 200 + [merchants_page(1)]
+        # All 200 were sent with the same token; now the server rejects that token.
+        first_token = f"Bearer {fake.issued[0]}"
+
+        def reject_first_token(request: httpx.Request) -> httpx.Response:
+            if request.headers["authorization"] == first_token:
+                return httpx.Response(401)
+            return merchants_page(1)
+
+        fake.on("GetMerchants", reject_first_token)
         async with anyio.create_task_group() as tg:
             for _ in range(200):
                 tg.start_soon(fluz.get_merchants)
@@ -251,19 +257,16 @@ async def test_a_rejected_request_is_replayed_only_with_a_token_newer_than_itsel
     identity = make_identity(str(uuid.uuid4()), str(uuid.uuid4()), None, ["LIST_OFFERS"])
     minted: list[str] = []
 
-    async def mint(_: object) -> object:
+    async def mint(_: object) -> UserToken:
         minted.append(make_jwt(600))
         return make_user_token(minted[-1], None, 30.0)
 
-    async def refresh(_: str) -> object:
-        raise AssertionError("no refresh token was issued")
-
-    tokens = TokenManager(mint, refresh)  # type: ignore[arg-type]
-    first = await tokens.token(identity)
-    await tokens.replace_rejected(identity, "an-older-token", sent_at=0.0)
+    tokens = TokenManager()
+    first = (await tokens.user_token(identity, mint)).access_token
+    await tokens.replace_rejected(identity, mint, "an-older-token", sent_at=0.0)
     assert len(minted) == 1  # the current token is newer than the refused request: reused
 
-    await tokens.replace_rejected(identity, "an-older-token", sent_at=time.monotonic())
+    await tokens.replace_rejected(identity, mint, "an-older-token", sent_at=time.monotonic())
     assert len(minted) == 2  # the current token predates the request: renewed
-    assert await tokens.token(identity) == minted[-1]
+    assert (await tokens.user_token(identity, mint)).access_token == minted[-1]
     assert first == minted[0]

@@ -187,6 +187,12 @@ async def test_the_key_is_on_the_error_when_the_token_call_fails() -> None:
     async with fake.client(max_retries=1) as fluz:
         with pytest.raises(ServerError) as caught:
             await fluz.purchase_gift_card(input=request)
-    assert caught.value.operation == "GenerateUserAccessToken"
+    # The error is about the caller's operation, which was never sent; the token step
+    # is its cause.
+    assert caught.value.operation == "PurchaseGiftCard"
+    assert caught.value.request_sent is False
+    assert "PurchaseGiftCard was not sent" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert caught.value.__cause__.operation == "GenerateUserAccessToken"
     assert caught.value.idempotency_key == str(request.idempotency_key)
     assert fake.seen("PurchaseGiftCard") == []

@@ -34,6 +34,7 @@ from fluz import (
     ValidationError,
     response_info,
 )
+from fluz._auth import MemoryTokenStore
 from fluz.sandbox import Faults, SandboxServer
 
 pytestmark = pytest.mark.anyio
@@ -198,9 +199,10 @@ async def test_calls_rejected_for_an_expired_token_share_one_renewal_and_replay(
     await fluz.get_wallet()
     # Blind the client to `exp` (as with a skewed clock) so that the server is the one to
     # find the token expired: the AUTH-0008 path.
-    (slot,) = fluz._tokens._slots.values()
-    assert slot.token is not None
-    slot.token = dataclasses.replace(slot.token, refresh_at=None)
+    store = fluz._tokens.store
+    assert isinstance(store, MemoryTokenStore)
+    ((identity, record),) = store._records.items()
+    store._records[identity] = dataclasses.replace(record, refresh_at=None)
     await anyio.sleep(2.05)  # exp = ceil(issued + 1 s) has passed
     fluz_sandbox.configure(token_ttl=600)
     async with anyio.create_task_group() as tg:

@@ -155,7 +155,7 @@ async def test_no_secret_leaks_in_the_sandbox_flows(
                 )
             except FluzError as exc:
                 errors.append(exc)
-        tokens = [s.token for s in fluz._tokens._slots.values() if s.token is not None]
+        tokens = list(fluz._tokens.store._records.values())  # type: ignore[attr-defined]
         secrets = [fluz_sandbox.api_key, card_number, cvv]
         secrets += [t.access_token for t in tokens] + [t.refresh_token or "" for t in tokens]
         secrets += [bought.details.code or "", bought.details.pin or ""]
