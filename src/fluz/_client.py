@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, NamedTuple, Self, TypeVar, cast
+from typing import Any, ClassVar, NamedTuple, Self, TypeVar, cast
 
 import anyio
 import httpx
@@ -156,6 +156,9 @@ class FluzClient(_GeneratedClient):
         ConfigurationError: configuration is missing (the message names what) or unsafe.
     """
 
+    # False in fluz.oauth's client, which acts with users' OAuth tokens and may have no key.
+    _requires_api_key: ClassVar[bool] = True
+
     def __init__(
         self,
         *,
@@ -178,6 +181,7 @@ class FluzClient(_GeneratedClient):
         raise_on_payload_errors: bool = True,
     ) -> None:
         config = resolve_config(
+            require_api_key=self._requires_api_key,
             api_key=api_key,
             user_id=user_id,
             account_id=account_id,
@@ -374,6 +378,12 @@ class FluzClient(_GeneratedClient):
             call.request_id = None
             token = None
             if identity is None:
+                if not self._config.api_key:  # an OAuth client built without one
+                    raise ConfigurationError(
+                        f"{op.name} needs the app's API key: pass api_key=... or set "
+                        f"{C.ENV_API_KEY}",
+                        operation=op.name,
+                    )
                 authorization = self._basic
             else:
                 token = renewed or await self._access_token(identity, op, call)

@@ -55,8 +55,11 @@ def resolve_config(
     environment: str | None,
     url: str | None,
     env: Mapping[str, str] | None = None,
+    require_api_key: bool = True,
 ) -> ClientConfig:
     """Arguments win over environment variables; ``url`` wins over ``environment``.
+    Without *require_api_key* (a client acting with OAuth tokens) a missing API key is
+    ``""``, and app-level operations are refused when called.
 
     Raises:
         ConfigurationError: naming each missing or invalid setting.
@@ -69,11 +72,13 @@ def resolve_config(
         return env.get(var) or None
 
     api_key = pick(api_key, C.ENV_API_KEY)
-    if not api_key:
+    if not api_key and require_api_key:
         raise ConfigurationError(
             f"missing API key: pass api_key=... or set {C.ENV_API_KEY}", code="CONFIG"
         )
-    if not (api_key.isascii() and _is_printable_word(api_key)):  # a newline from a file?
+    api_key = api_key or ""
+    # A newline from a file?
+    if api_key and not (api_key.isascii() and _is_printable_word(api_key)):
         raise ConfigurationError(
             "the API key contains whitespace, control or non-ASCII characters", code="CONFIG"
         )

@@ -10,10 +10,13 @@ async with OAuthApp(client_id=..., app_secret=...) as app:
     tokens = await app.exchange_code(code, redirect_uri=CALLBACK)
 ```
 
+:class:`OAuthFluzClient` acts for users with their OAuth tokens (renewed through
+``/token/refresh``, newest tokens handed to your ``save_tokens``);
 :func:`sign_pat_token` signs the widget's pre-approved transaction token.
 """
 
 from ._app import AuthorizationRequest, OAuthApp, parse_callback
+from ._client import OAuthFluzClient, SaveTokens
 from ._errors import (
     AuthorizationDeniedError,
     InvalidAuthorizationCodeError,
@@ -33,10 +36,12 @@ __all__ = [
     "InvalidClientError",
     "OAuthApp",
     "OAuthError",
+    "OAuthFluzClient",
     "OAuthStateMismatchError",
     "OAuthTokens",
     "RedirectURIMismatchError",
     "RefreshTokenExpiredError",
+    "SaveTokens",
     "TransactionType",
     "parse_callback",
     "sign_pat_token",
