@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -75,3 +79,17 @@ def graphql(server: SandboxServer, token: str, query: str) -> dict[str, object]:
     )
     body: dict[str, object] = response.json()
     return body
+
+
+def load_callback_example() -> ModuleType:
+    """``examples/oauth_callback.py`` as a module (examples/ is not a package)."""
+    name = "fluz_example_oauth_callback"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "examples" / "oauth_callback.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
