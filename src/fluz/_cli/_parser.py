@@ -11,6 +11,7 @@ from fluz_graphql.enums import GiftCardStatus
 
 from .. import _constants as C
 from ._exit import EXIT_CODES_HELP
+from ._oauth import add_parser as add_oauth_parser
 
 CONFIGURATION_HELP = f"""\
 configuration:
@@ -35,6 +36,7 @@ SUBCOMMANDS = {
     "gift-cards": "list gift cards, page by page",
     "purchases": "list purchases, page by page",
     "wallet": "show balances, spend accounts and funding sources",
+    "oauth": "OAuth apps: authorization URL, code exchange, token refresh (fluz oauth --help)",
 }
 
 
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_paging_options(command("purchases"))
     command("wallet")
+    add_oauth_parser(commands)  # its own options: an OAuth app needs no API key
     return parser
 
 
