@@ -131,6 +131,37 @@ def _callback_params(callback: str | Mapping[str, Any]) -> dict[str, str]:
     return params
 
 
+class _TokenQueryFilter(logging.Filter):
+    """Masks the query of token-endpoint URLs in httpx's request log.
+
+    httpx logs every request's URL at INFO; Fluz's token endpoints take the code and the
+    refresh token as query parameters (GET, as documented), so without this an app that
+    logs at INFO would write them to its logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(_is_token_url(a) for a in record.args):
+            record.args = tuple(_masked_url(a) if _is_token_url(a) else a for a in record.args)
+        return True
+
+
+def _is_token_url(value: object) -> bool:
+    return isinstance(value, httpx.URL) and value.path.endswith(
+        (C.OAUTH_EXCHANGE_PATH, C.OAUTH_REFRESH_PATH)
+    )
+
+
+def _masked_url(url: object) -> object:
+    assert isinstance(url, httpx.URL)
+    return url.copy_with(params={name: "[REDACTED]" for name in url.params})
+
+
+def _protect_httpx_log() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _TokenQueryFilter) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_TokenQueryFilter())
+
+
 class OAuthApp:
     """A public Fluz app's OAuth client: builds authorization URLs, exchanges codes and
     refreshes tokens. Use it as an async context manager (it owns an HTTP pool unless one
@@ -181,6 +212,7 @@ class OAuthApp:
             raise ConfigurationError("client_id must not contain ':'", code="CONFIG")
         self.client_id = client_id
         self._app_secret = app_secret
+        _protect_httpx_log()
         self.authorize_url, self.token_base_url = _resolve_urls(environment, base_url)
         try:
             self._retry = RetryPolicy(max_retries)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 import random
 import secrets
 import uuid
@@ -125,11 +126,27 @@ def redirect_uri_registered(uri: str, registered: tuple[str, ...]) -> bool:
     return False
 
 
+class _AccessLogFilter(logging.Filter):
+    """Masks the query of OAuth requests in uvicorn's access log (it logs whenever the
+    host has logging handlers, e.g. under pytest): it carries codes and refresh tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            path, _, query = args[2].partition("?")
+            if query and path in OAUTH_PATHS:
+                record.args = (*args[:2], f"{path}?[REDACTED]", *args[3:])
+        return True
+
+
 class OAuthApi:
     """ASGI handler of the three OAuth paths for one ``Sandbox``."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        access_log = logging.getLogger("uvicorn.access")
+        if not any(isinstance(f, _AccessLogFilter) for f in access_log.filters):
+            access_log.addFilter(_AccessLogFilter())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from ._server import send_json
