@@ -11,7 +11,10 @@ A real app takes the user from its session, not from the query string, and keeps
 pending states in its session store. Then :class:`fluz.oauth.OAuthFluzClient` acts for the
 user with the saved tokens, renewing them (and saving the new ones) as they expire.
 
-    python examples/oauth_callback.py     # the whole flow against a local sandbox
+Run against a sandbox (its consent page approves at once): start ``fluz sandbox``, paste
+its export lines (FLUZ_URL, FLUZ_OAUTH_URL, FLUZ_OAUTH_CLIENT_ID, FLUZ_OAUTH_APP_SECRET), then
+
+    python examples/oauth_callback.py
 """
 
 from __future__ import annotations
@@ -107,13 +110,13 @@ async def connect_in_browser(app: OAuthCallbackApp, user: str) -> httpx.Response
         return await ours.get(callback.path, params=callback.params)
 
 
-async def main(base_url: str, client_id: str, app_secret: str, graphql_url: str) -> None:
+async def main() -> dict[str, OAuthTokens]:
     saved: dict[str, OAuthTokens] = {}  # your database
 
     async def save_tokens(user: str, tokens: OAuthTokens) -> None:
         saved[user] = tokens
 
-    async with OAuthApp(client_id=client_id, app_secret=app_secret, base_url=base_url) as oauth:
+    async with OAuthApp() as oauth:  # FLUZ_OAUTH_CLIENT_ID, FLUZ_OAUTH_APP_SECRET, FLUZ_OAUTH_URL
         app = OAuthCallbackApp(
             oauth,
             redirect_uri="http://127.0.0.1:8000/oauth/callback",
@@ -122,18 +125,15 @@ async def main(base_url: str, client_id: str, app_secret: str, graphql_url: str)
         )
         answer = await connect_in_browser(app, "alice")
         print(f"callback: HTTP {answer.status_code}: {answer.text}")
-        async with OAuthFluzClient(oauth, url=graphql_url, save_tokens=save_tokens) as fluz:
+        async with OAuthFluzClient(oauth, save_tokens=save_tokens) as fluz:  # FLUZ_URL
             alice = fluz.for_oauth_user("alice", saved["alice"])
             wallet = await alice.get_wallet()
             cash = wallet.balances.cash_balance if wallet and wallet.balances else None
             print(f"alice's cash balance: {cash.available_balance if cash else '-'}")
+    return saved
 
 
 if __name__ == "__main__":
     import anyio
 
-    from fluz.sandbox import SandboxServer
-
-    with SandboxServer() as sandbox:
-        c = sandbox.credentials
-        anyio.run(main, sandbox.base_url, c.oauth_client_id, c.oauth_app_secret, sandbox.url)
+    anyio.run(main)

@@ -223,3 +223,20 @@ async def test_app_level_operations_work_when_an_api_key_is_given(flow: Flow) ->
         flow.oauth, url=flow.sandbox.url, api_key=flow.sandbox.api_key
     ) as fluz:
         assert await fluz.get_application_scopes()
+
+
+async def test_the_callback_example_runs_from_the_fluz_sandbox_exports(
+    fluz_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fluz._cli._app import sandbox_exports
+
+    for line in sandbox_exports(fluz_sandbox).splitlines():
+        name, _, value = line.strip().removeprefix("export ").partition("=")
+        monkeypatch.setenv(name, value.strip("'"))
+    saved = await load_callback_example().main()
+    out = capsys.readouterr().out
+    assert (
+        "callback: HTTP 200: connected with scopes LIST_OFFERS, LIST_PAYMENT, LIST_PURCHASES" in out
+    )
+    assert "alice's cash balance: 1250.00" in out
+    assert saved["alice"].refresh_token not in out
