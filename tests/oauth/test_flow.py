@@ -240,3 +240,51 @@ async def test_the_callback_example_runs_from_the_fluz_sandbox_exports(
     )
     assert "alice's cash balance: 1250.00" in out
     assert saved["alice"].refresh_token not in out
+
+
+class SlowAnswers(httpx.AsyncBaseTransport):
+    """Real loopback HTTP, but each answer is held back *delay* seconds after the server
+    has processed the request: a window in which to cancel the caller."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await anyio.sleep(self.delay)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.fluz_sandbox(**SHORT)
+async def test_a_cancelled_caller_does_not_lose_a_rotated_refresh_token(
+    fluz_sandbox: SandboxServer,
+) -> None:
+    saved = Saved()
+    c = fluz_sandbox.credentials
+    code = new_code(fluz_sandbox, scopes=["LIST_PAYMENT"])
+    tokens = OAuthTokens.from_response(exchange(fluz_sandbox, code).json())
+    http = httpx.AsyncClient(transport=SlowAnswers(0.3))
+    async with (
+        http,
+        OAuthApp(
+            client_id=c.oauth_client_id,
+            app_secret=c.oauth_app_secret,
+            base_url=fluz_sandbox.base_url,
+            http_client=http,
+        ) as oauth,
+        OAuthFluzClient(oauth, url=fluz_sandbox.url, save_tokens=saved) as fluz,
+    ):
+        alice = fluz.for_oauth_user("alice", tokens)
+        fluz_sandbox.advance_clock(5)
+        with anyio.move_on_after(0.15) as scope:  # inside the refresh: processed, unanswered
+            await alice.get_wallet()
+        assert scope.cancelled_caught
+        # The refresh finished anyway and its rotated token was kept: no second refresh,
+        # and no "authorize again" although the first refresh token is revoked.
+        assert await alice.get_wallet() is not None
+    assert fluz_sandbox.counters().oauth_refreshes == 1
+    assert saved.tokens["alice"].refresh_token != tokens.refresh_token
