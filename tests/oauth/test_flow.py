@@ -128,6 +128,7 @@ async def test_the_whole_flow_ends_in_a_typed_reauthorize_error(flow: Flow) -> N
         assert (await flow.connect("alice")).status_code == 200
         alice = fluz.for_oauth_user("alice", flow.saved.tokens["alice"])
         assert await alice.get_wallet() is not None
+        assert refreshes(flow) == 3  # the new access token was used as it is
     assert flow.sandbox.counters().oauth_exchanges == 2
 
 

@@ -54,17 +54,28 @@ class OAuthTokenSource(ApiKeyTokenSource):
         self._skew = skew
         self._latest: dict[Identity, OAuthTokens] = {}
         self._expired: set[Identity] = set()  # refresh refused: the user must authorize again
+        self._replaced: set[Identity] = set()  # new tokens given: drop the cached record
 
     def add(self, identity: Identity, tokens: OAuthTokens) -> None:
         """Act for *identity* with *tokens*, unless newer ones are already held."""
         held = self._latest.get(identity)
-        if held is None or tokens.access_token_expires_at >= held.access_token_expires_at:
+        if held is None or tokens.access_token_expires_at > held.access_token_expires_at:
             self._latest[identity] = tokens
             self._expired.discard(identity)
+            if held is not None:
+                self._replaced.add(identity)
+
+    def take_replaced(self, identity: Identity) -> bool:
+        """True once after :meth:`add` replaced the tokens of *identity*."""
+        if identity in self._replaced:
+            self._replaced.discard(identity)
+            return True
+        return False
 
     def remove(self, identity: Identity) -> None:
         self._latest.pop(identity, None)
         self._expired.discard(identity)
+        self._replaced.discard(identity)
 
     async def renew(
         self, via: TokenRequester, identity: Identity, current: UserToken | None
@@ -215,6 +226,20 @@ class OAuthFluzClient(FluzClient):
     def for_user(self, *args: Any, **kwargs: Any) -> Self:
         """Not available: OAuth users are added with :meth:`for_oauth_user`."""
         raise ConfigurationError("an OAuthFluzClient acts for OAuth users: use for_oauth_user()")
+
+    async def _access_token(
+        self,
+        identity: Identity,
+        op: OperationInfo,
+        call: CallRecord,
+        rejected: str | None = None,
+        sent_at: float = 0.0,
+    ) -> str:
+        if self._oauth_source.take_replaced(identity):
+            # The app handed over newer tokens (e.g. the user authorized again): the
+            # cached record belongs to the old grant.
+            await self._tokens.forget(identity)
+        return await super()._access_token(identity, op, call, rejected, sent_at)
 
     def _require_identity(self, op: OperationInfo, call: CallRecord) -> Identity:
         if self._identity is None:
