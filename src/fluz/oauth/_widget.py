@@ -10,7 +10,6 @@ verify our tokens with PyJWT, so the output is checked against a well-kept imple
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import math
@@ -26,7 +25,7 @@ __all__ = ["TransactionType", "sign_pat_token"]
 
 TransactionType = Literal["DEPOSIT", "WITHDRAW"]
 _TRANSACTION_TYPES = ("DEPOSIT", "WITHDRAW")
-_HEADER = {"alg": "HS256", "typ": "JWT"}
+_ENCODED_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"  # base64url {"alg":"HS256","typ":"JWT"}
 
 
 def sign_pat_token(
@@ -76,8 +75,8 @@ def sign_pat_token(
         "iat": issued,
         "exp": issued + math.ceil(expires_in),
     }
-    signing_input = f"{_b64_json(_HEADER)}.{_b64_json(claims)}"
-    signature = hmac.new(api_secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    signing_input = f"{_ENCODED_HEADER}.{_b64_json(claims)}"
+    signature = hmac.digest(api_secret.encode(), signing_input.encode(), "sha256")
     return f"{signing_input}.{_b64(signature)}"
 
 
