@@ -132,7 +132,8 @@ async def test_the_whole_flow_ends_in_a_typed_reauthorize_error(flow: Flow) -> N
     assert flow.sandbox.counters().oauth_exchanges == 2
 
 
-@pytest.mark.fluz_sandbox(**SHORT)
+# 4 s: the refreshed token must outlive 100 calls on a busy machine (renewal at 2 s).
+@pytest.mark.fluz_sandbox(oauth_access_token_ttl=4, oauth_refresh_token_ttl=60)
 @pytest.mark.parametrize("expiry", ["ahead", "rejected"])
 async def test_concurrent_calls_across_an_expiry_cause_one_refresh(flow: Flow, expiry: str) -> None:
     await flow.connect("alice")
@@ -140,7 +141,7 @@ async def test_concurrent_calls_across_an_expiry_cause_one_refresh(flow: Flow, e
         alice = fluz.for_oauth_user("alice", flow.saved.tokens["alice"])
         await alice.get_wallet()
         if expiry == "ahead":
-            await anyio.sleep(1.1)
+            await anyio.sleep(2.1)
         else:
             flow.sandbox.advance_clock(5)
         results = []
