@@ -24,6 +24,7 @@ from ._errors import (
     ConflictError,
     FluzError,
     FluzTimeoutError,
+    InsufficientFundsError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -33,6 +34,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._options import CallOptions
 from ._poll import PollProgress
 from ._response import ResponseInfo, response_info
 from ._retry import RetryPolicy
@@ -43,12 +45,14 @@ __all__ = [
     "ENVIRONMENT_URLS",
     "APIError",
     "AuthenticationError",
+    "CallOptions",
     "ConfigurationError",
     "ConflictError",
     "FluzClient",
     "FluzError",
     "FluzTimeoutError",
     "GiftCardDetails",
+    "InsufficientFundsError",
     "NotFoundError",
     "PermissionDeniedError",
     "PollProgress",

@@ -1,11 +1,20 @@
-"""FluzClient: the generated client plus auth, idempotency, retries, errors and polling.
+"""FluzClient: the generated operations, composed with the production layer.
 
-Every generated operation method is inherited unchanged (so type checkers see the
-generated signatures) and wrapped at class creation by :func:`_instrumented`, which
-records per-call metadata and turns response-validation failures into
-:class:`ResponseDecodeError`. The production behaviour lives in two overrides the generated
-methods call: :meth:`FluzClient.execute` (auth header, idempotency key, validation,
-retries, error mapping) and :meth:`FluzClient.get_data`.
+The class is a composition of small modules, each owning one concern:
+
+* ``_transport``: handing one request to httpx (bounded in-flight, bounded body);
+* ``_error_mapping``: judging a response, or its absence, into success or a typed error;
+* ``_auth``: the token store and the one renewal in flight per identity;
+* ``_idempotency``: the keys the client makes and what became of them;
+* ``_options``: per-call options; ``_retry``: the retry policy;
+* ``_reveal``/``_poll``: polling helpers; ``_pagination``: the page iterators.
+
+Every generated operation method is inherited (so type checkers see the generated
+signatures) and wrapped at class creation by :func:`_instrumented`, which records
+per-call metadata and turns response-validation failures into
+:class:`ResponseDecodeError`. The generated methods call :meth:`FluzClient.execute`
+(auth, idempotency key, validation, deadline, retries, error mapping) and
+:meth:`FluzClient.get_data`.
 """
 
 from __future__ import annotations
@@ -17,15 +26,17 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, ClassVar, NamedTuple, Self, TypeVar, cast
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 import anyio
 import httpx
 import pydantic
 from fluz_graphql import Client as _GeneratedClient
-from fluz_graphql.async_base_client import AsyncBaseClient, HttpClient, Response
-from fluz_graphql.base_model import UNSET, BaseModel
+from fluz_graphql.async_base_client import AsyncBaseClient, Response
+from fluz_graphql.base_model import UNSET
 from fluz_graphql.enums import GiftCardStatus, ScopeType
 from fluz_graphql.get_application_users import GetApplicationUsersGetApplicationUsers
 from fluz_graphql.get_gift_cards import GetGiftCardsGetGiftCards
@@ -37,14 +48,12 @@ from fluz_graphql.get_virtual_card_bulk_order_status import (
     GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus as BulkOrderStatus,
 )
 from fluz_graphql.input_types import (
-    GetVirtualCardBulkOrderStatusInput,
     OfferTypesInput,
-    OffsetInput,
     PurchaseGiftCardInput,
     TransactionFilterInput,
     UserPurchaseFilterInput,
 )
-from pydantic_core import PydanticSerializationError, from_json, to_jsonable_python
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from . import _constants as C
 from ._auth import (
@@ -56,27 +65,33 @@ from ._auth import (
     make_user_token,
 )
 from ._config import ClientConfig, Identity, make_identity, resolve_config
+from ._error_mapping import Context, Success, inspect_response, transport_failure
 from ._errors import (
     AuthenticationError,
     ConfigurationError,
     FluzError,
     FluzTimeoutError,
-    PermissionDeniedError,
-    RateLimitedError,
     ResponseDecodeError,
-    RevealTimeoutError,
-    TransportError,
     ValidationError,
     converted,
-    error_class,
+    detached,
 )
+from ._idempotency import IdempotencyKeys
 from ._operations import OperationInfo, operation_info
-from ._pagination import PageMethod, check_page_size, paginate
-from ._poll import Backoff, ProgressCallback, poll_until
-from ._redact import redact, secret_values
+from ._options import CallOptions, call_options, check_options
+from ._pagination import PageMethod, follow_has_next_page, paginate
+from ._poll import ProgressCallback
+from ._redact import Sealed, redact, secret_values
 from ._response import CallRecord, attach_info, current_call
-from ._retry import RetryPolicy, parse_retry_after
-from ._reveal import GiftCardDetails, PurchasedGiftCard
+from ._retry import RetryPolicy
+from ._reveal import (
+    GiftCardDetails,
+    PollSettings,
+    PurchasedGiftCard,
+    purchase_and_reveal,
+    reveal_gift_card,
+    wait_for_bulk_order,
+)
 from ._transport import RequestSlots, ResponseTooLarge, post
 from ._validation import validate_variables
 
@@ -84,15 +99,29 @@ logger = logging.getLogger("fluz")
 
 T = TypeVar("T")
 
-# httpx errors raised before any byte of the request could have reached the server.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# The token operations: sent in their own lane of request slots (see RequestSlots).
+_TOKEN_FIELDS = frozenset({"generateUserAccessToken", "refreshUserAccessToken"})
 
 
-class _Failure(NamedTuple):
-    error: FluzError
-    retryable: bool  # a retry could succeed (the kind of failure, not yet the operation)
-    retry_after: float | None = None
-    token_rejected: bool = False
+class _NotApplicable:
+    """An attribute of the generated base client that does not apply to FluzClient (it
+    has no websockets, and headers and the pool are its own business)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> NoReturn:
+        raise AttributeError(f"FluzClient has no attribute {self.name!r}")
+
+
+class _Lifecycle:
+    """Shared by a client and its views: whether the client's own pool was used, closed."""
+
+    __slots__ = ("closed", "used")
+
+    def __init__(self) -> None:
+        self.used = False
+        self.closed = False
 
 
 class FluzClient(_GeneratedClient):
@@ -101,30 +130,39 @@ class FluzClient(_GeneratedClient):
     Every operation of ``queries/`` is a typed ``async`` method (``purchase_gift_card``,
     ``get_merchants`` ...), plus helpers: :meth:`reveal_gift_card`,
     :meth:`purchase_and_reveal`, :meth:`wait_for_virtual_card_bulk_order`,
-    :meth:`paginate` and the ``iter_*`` iterators. Use it as an async context manager.
+    :meth:`paginate` and the ``iter_*`` iterators. Use it as an async context manager
+    (an unclosed client that was used warns with ``ResourceWarning``, as httpx does).
 
     Behaviour:
         * Auth: app-level operations go with ``Basic <api key>``, the rest with
           ``Bearer <user token>``. The token is minted on first use for the configured
           user/account/seat/scopes, renewed ahead of its ``exp`` (refresh token first,
           else a new mint), and renewed once more, with the request replayed, when the
-          server rejects it (HTTP 401 or AUTH-0008). One renewal is in flight at a time.
-        * Idempotency: a mutation input with ``idempotency_key=None`` gets a UUID4 written
-          into *that input object* before sending, so the same key is reused by every
-          retry, is readable on the input afterwards (also after a crash or cancel), on
-          :func:`fluz.response_info` of the result and on any raised error. Passing the
-          same input object again therefore repeats the same operation (Fluz replays it);
-          build a new input for a new purchase.
+          server rejects it (HTTP 401 or AUTH-0008). One renewal per identity is in
+          flight at a time, and every call waiting for it shares its outcome.
+        * Idempotency: a mutation input without ``idempotency_key`` gets a UUID4 written
+          into it, reused by every retry, readable on the input, on
+          :func:`fluz.response_info` of the result and on any raised error. Sending the
+          same input again after an unknown outcome (timeout, 5xx, cancellation) reuses
+          the key, so Fluz replays rather than charging twice; after the client saw it
+          succeed (or saw Fluz refuse it) the input gets a fresh key: a new purchase.
+          An input another call is sending right now is refused (ValidationError).
+          ``idempotency_key=`` per call sets the key without touching the input.
+        * Per-call options: ``options=CallOptions(timeout=..., deadline=...,
+          max_retries=..., extra_headers=..., idempotency_key=...)`` on any operation
+          method; :meth:`with_options` for a view.
+        * Deadline: a call (every attempt, backoff, token renewal and the body) takes at
+          most ``deadline`` seconds (default ``timeout`` when it is a number, else 120 s)
+          and then raises FluzTimeoutError (code ``DEADLINE``).
         * Retries (``max_retries`` extra attempts, exponential backoff with jitter,
           ``Retry-After`` honoured up to ``max_retry_after``): connection errors, timeouts,
-          HTTP 408/429/5xx, GE-9999 and undecodable success responses. Queries and
-          read-like mutations always; other mutations only when they carry an
-          idempotency key; a connect error (nothing was sent) is retried for every
-          operation.
+          HTTP 408/429/5xx, GE-9999, RL-0001 and undecodable success responses. Queries
+          and read-like mutations always; other mutations only when they carry an
+          idempotency key; a connect error (nothing was sent) for every operation.
         * Errors: a :class:`~fluz.FluzError` subclass carrying code, message (redacted),
-          request id and idempotency key. ``{success: false, error}`` payloads raise too,
-          unless ``raise_on_payload_errors=False`` (then the generated result, with its
-          ``success``/``error`` fields, is returned as is).
+          request id, idempotency key and ``retry_after``. ``{success: false, error}``
+          payloads raise too, unless ``raise_on_payload_errors=False`` (then the
+          generated result, with its ``success``/``error`` fields, is returned as is).
         * Input that is knowably invalid raises :class:`~fluz.ValidationError` before
           anything is sent.
 
@@ -140,7 +178,10 @@ class FluzClient(_GeneratedClient):
         url: endpoint URL instead of an environment (``FLUZ_URL``): https://, or
             http:// to a loopback host.
         http_client: an ``httpx.AsyncClient`` to use (not closed by this client).
-        timeout: httpx timeout (default connect 5 s, read/write 30 s, pool 30 s).
+        timeout: httpx timeout of each attempt (default connect 5 s, read/write 30 s,
+            pool 30 s); a number also bounds each whole call, unless ``deadline`` says.
+        deadline: seconds a whole call may take (default: ``timeout`` when a number,
+            else 120).
         limits: connection limits of the client's own pool (default 100 connections).
             At most ``max_connections`` requests (100 with a given ``http_client``) are
             handed to httpx at once; further calls wait their turn in the client, and that
@@ -153,9 +194,18 @@ class FluzClient(_GeneratedClient):
         raise_on_payload_errors: raise on ``{success: false}`` payloads (default True).
 
     Raises:
-        ConfigurationError: configuration is missing (the message names what) or unsafe.
+        ConfigurationError: configuration is missing or unsafe (the message names every
+            problem).
     """
 
+    # The generated base client's surface that does not apply here.
+    execute_ws = _NotApplicable()
+    headers = _NotApplicable()
+    http_client = _NotApplicable()
+    ws_url = _NotApplicable()
+    ws_headers = _NotApplicable()
+    ws_origin = _NotApplicable()
+    ws_connection_init_payload = _NotApplicable()
     # False in fluz.oauth's client, which acts with users' OAuth tokens and may have no key.
     _requires_api_key: ClassVar[bool] = True
 
@@ -171,6 +221,7 @@ class FluzClient(_GeneratedClient):
         url: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         timeout: httpx.Timeout | float | None = None,
+        deadline: float | None = None,
         limits: httpx.Limits | None = None,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         retry_base_delay: float = C.DEFAULT_RETRY_BASE_DELAY,
@@ -180,6 +231,8 @@ class FluzClient(_GeneratedClient):
         token_cache_size: int = C.TOKEN_CACHE_MAX_IDENTITIES,
         raise_on_payload_errors: bool = True,
     ) -> None:
+        self._lifecycle = _Lifecycle()
+        self._owns_http_client = False  # until the pool exists (see __del__)
         config = resolve_config(
             require_api_key=self._requires_api_key,
             api_key=api_key,
@@ -194,6 +247,13 @@ class FluzClient(_GeneratedClient):
             _check_scopes(config.identity.scopes)
         if http_client is not None and limits is not None:
             raise ConfigurationError("limits apply only when the client creates its own pool")
+        try:
+            retry = RetryPolicy(max_retries, retry_base_delay, retry_max_delay, max_retry_after)
+            token_store = MemoryTokenStore(token_cache_size)
+            check_options(timeout=timeout, deadline=deadline)
+        except (ValueError, ValidationError) as exc:
+            raise ConfigurationError(str(exc)) from None
+        self._deadline = _deadline_for(timeout, deadline, C.DEFAULT_CALL_DEADLINE)
         owns_http_client = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(
@@ -202,26 +262,23 @@ class FluzClient(_GeneratedClient):
                 headers={"User-Agent": C.USER_AGENT},
             )
             timeout = None  # already the pool's default
-        try:
-            retry = RetryPolicy(max_retries, retry_base_delay, retry_max_delay, max_retry_after)
-            token_store = MemoryTokenStore(token_cache_size)
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from None
-        super().__init__(url=config.url, http_client=cast(HttpClient, http_client))
+        self.url: str = config.url
         self._http: httpx.AsyncClient = http_client
         pool_size = (limits or C.DEFAULT_LIMITS).max_connections if owns_http_client else None
         self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT)
         self._config: ClientConfig = config
         self._owns_http_client = owns_http_client
-        self._basic = f"Basic {config.api_key}"
+        self._basic = Sealed(f"Basic {config.api_key}")
         self._identity: Identity | None = config.identity
         self._retry = retry
         self._timeout = timeout
+        self._extra_headers: Mapping[str, str] = {}
         self._raise_on_payload_errors = raise_on_payload_errors
         self._token_refresh_skew = token_refresh_skew
         # Shared by every view: one record and one renewal in flight per identity.
         self._tokens = TokenManager(token_store)
         self._token_source = ApiKeyTokenSource()
+        self._keys = IdempotencyKeys()
 
     # ------------------------------------------------------------------ lifecycle, views
 
@@ -233,6 +290,20 @@ class FluzClient(_GeneratedClient):
         )
         return f"{type(self).__name__}(url={self.url!r}{who})"
 
+    def __del__(self) -> None:
+        lifecycle = getattr(self, "_lifecycle", None)
+        if (
+            getattr(self, "_owns_http_client", False)
+            and lifecycle is not None
+            and lifecycle.used
+            and not lifecycle.closed
+        ):
+            warnings.warn(
+                f"Unclosed {self!r}: use 'async with FluzClient(...)' or 'await client.aclose()'",
+                ResourceWarning,
+                stacklevel=2,
+            )
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -242,6 +313,7 @@ class FluzClient(_GeneratedClient):
     async def aclose(self) -> None:
         """Close the connection pool, unless it was passed in or this is a view."""
         if self._owns_http_client:
+            self._lifecycle.closed = True
             await self._http.aclose()
 
     def with_options(
@@ -252,16 +324,25 @@ class FluzClient(_GeneratedClient):
         retry_max_delay: float | None = None,
         max_retry_after: float | None = None,
         timeout: httpx.Timeout | float | None = None,
+        deadline: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         raise_on_payload_errors: bool | None = None,
     ) -> Self:
-        """A view of this client with other per-call options (None keeps the current one).
+        """A view of this client with other options for its calls (None keeps the current
+        one; ``extra_headers`` are added to the current ones).
 
-        The view shares the connection pool and token cache; closing it closes nothing.
-        Example: ``await fluz.with_options(max_retries=0).get_wallet()``.
+        The view shares the connection pool, token cache and idempotency bookkeeping;
+        closing it closes nothing. Token calls a view's call needs are sent with the
+        view's retries and timeout. Example:
+        ``await fluz.with_options(max_retries=0, timeout=2).get_wallet()``.
+
+        Raises:
+            ConfigurationError: a value is out of range or an extra header is reserved.
         """
         current = self._retry
         view = self._view()
         try:
+            check_options(timeout=timeout, deadline=deadline, extra_headers=extra_headers)
             view._retry = RetryPolicy(
                 current.max_retries if max_retries is None else max_retries,
                 current.base_delay if retry_base_delay is None else retry_base_delay,
@@ -269,10 +350,9 @@ class FluzClient(_GeneratedClient):
                 current.max_retry_after if max_retry_after is None else max_retry_after,
                 current.jitter,
             )
-        except ValueError as exc:
+        except (ValueError, ValidationError) as exc:
             raise ConfigurationError(str(exc)) from None
-        if timeout is not None:
-            view._timeout = timeout
+        view._apply(timeout, deadline, extra_headers)
         if raise_on_payload_errors is not None:
             view._raise_on_payload_errors = raise_on_payload_errors
         return view
@@ -287,7 +367,8 @@ class FluzClient(_GeneratedClient):
     ) -> Self:
         """A view acting for another user/account/seat, with its own cached token.
 
-        Scopes default to this client's. Shares the connection pool.
+        Scopes default to this client's (in any order: the same scopes are the same
+        identity). Shares the connection pool and the token cache.
 
         Raises:
             ConfigurationError: an id is not a UUID, or a scope is unknown.
@@ -306,6 +387,25 @@ class FluzClient(_GeneratedClient):
         view._owns_http_client = False
         return view
 
+    def _apply(
+        self,
+        timeout: httpx.Timeout | float | None,
+        deadline: float | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> None:
+        self._deadline = _deadline_for(timeout, deadline, self._deadline)
+        if timeout is not None:
+            self._timeout = timeout
+        if extra_headers:
+            self._extra_headers = {**self._extra_headers, **extra_headers}
+
+    def _with_call_options(self, options: CallOptions) -> Self:
+        view = self._view()
+        if options.max_retries is not None:
+            view._retry = replace(self._retry, max_retries=options.max_retries)
+        view._apply(options.timeout, options.deadline, options.extra_headers)
+        return view
+
     @property
     def token_renewals(self) -> int:
         """How many user tokens this client (and its views) obtained so far."""
@@ -320,59 +420,131 @@ class FluzClient(_GeneratedClient):
         variables: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send one operation, with auth, idempotency key, validation and retries.
+        """Send one operation, with auth, idempotency key, validation, deadline and
+        retries; return the (fully read) response of its success.
 
-        Extra keyword arguments go to ``httpx.AsyncClient.post`` (e.g. ``timeout=``).
+        This is what every operation method calls; call it directly to send a document
+        of your own (``response.json()`` and :meth:`get_data` work on the result from any
+        task). Keyword arguments: ``options=CallOptions(...)``, ``idempotency_key=``.
 
         Raises:
+            TypeError: an unknown keyword argument (nothing was sent).
             ValidationError: the input is knowably invalid (nothing was sent).
             FluzError: a subclass describing the failure, after any retries.
         """
-        call = current_call.get()
-        if call is None or call.response is not None or call.attempts:
-            call = CallRecord()  # a direct execute() call, not through a generated method
-            current_call.set(call)
         op = operation_info(query, operation_name)
+        options = call_options(op.name or "execute", kwargs)
+        view = self if options is None else self._with_call_options(options)
+        call = current_call.get()
+        direct = call is None or bool(call.operation) or call.attempts > 0
+        if direct or call is None:
+            # Not through a generated method: a record of its own, never left in the
+            # caller's context.
+            call = CallRecord()
         call.operation = op.name
-        variables = dict(variables) if variables else {}
-        call.idempotency_key = _fill_idempotency_key(op, variables)
+        explicit_key = options.idempotency_key if options is not None else None
+        response, content = await view._execute(
+            op, query, operation_name, variables, call, explicit_key
+        )
+        if direct:
+            return _readable(response, content.value)
+        return response
+
+    async def _execute(
+        self,
+        op: OperationInfo,
+        query: str,
+        operation_name: str | None,
+        given: dict[str, Any] | None,
+        call: CallRecord,
+        explicit_key: str | uuid.UUID | None,
+    ) -> tuple[httpx.Response, Sealed[bytes]]:
+        variables = dict(given) if given else {}
+        claimed: list[str] = []
+        if op.is_mutation:
+            call.idempotency_key, claimed = self._keys.assign(op.name, variables, explicit_key)
+        error: BaseException | None = None
+        try:
+            body = self._encode(op, query, operation_name, variables, call)
+            with anyio.move_on_after(self._deadline):
+                return await self._send(op, body, variables, call)
+            error = self._deadline_passed(op, call)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if claimed:
+                self._keys.settle(claimed, error)
+        raise error
+
+    def _encode(
+        self,
+        op: OperationInfo,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
+        call: CallRecord,
+    ) -> Sealed[bytes]:
+        """The request body (sealed: it may hold card numbers), after validation.
+
+        Raises:
+            ValidationError: the variables are knowably invalid or cannot be encoded.
+        """
         try:
             validate_variables(op, variables)
-            encoded = _VARIABLES_ENCODER.encode(
-                to_jsonable_python(self._convert_dict_to_json_serializable(variables))
-            )
-            body = b"".join((_body_start(query, operation_name), encoded.encode(), b"}"))
         except ValidationError as exc:
             exc.operation, exc.idempotency_key = op.name, call.idempotency_key
             raise
+        try:
+            return Sealed(
+                b"".join(
+                    (
+                        _body_start(query, operation_name),
+                        _VARIABLES_ENCODER.encode(
+                            to_jsonable_python(self._convert_dict_to_json_serializable(variables))
+                        ).encode(),
+                        b"}",
+                    )
+                )
+            )
         except (ValueError, TypeError, PydanticSerializationError) as exc:
-            raise ValidationError(
-                f"variables cannot be encoded: {redact(str(exc))}",
-                rule="encodable",
-                code="CLIENT_VALIDATION",
-                operation=op.name,
-                idempotency_key=call.idempotency_key,
-            ) from None
-        if self._timeout is not None:
-            kwargs.setdefault("timeout", self._timeout)
-        response = await self._send(op, body, variables, call, kwargs)
-        return response
+            problem = redact(str(exc))
+        raise ValidationError(
+            f"variables cannot be encoded: {problem}",
+            rule="encodable",
+            code="CLIENT_VALIDATION",
+            operation=op.name,
+            idempotency_key=call.idempotency_key,
+        )
+
+    def _deadline_passed(self, op: OperationInfo, call: CallRecord) -> FluzTimeoutError:
+        return FluzTimeoutError(
+            f"{op.name} did not complete within its {self._deadline:g} s deadline",
+            code="DEADLINE",
+            request_sent=call.sent,
+            operation=op.name,
+            request_id=call.request_id,
+            idempotency_key=call.idempotency_key,
+        )
 
     async def _send(
-        self,
-        op: OperationInfo,
-        body: bytes,
-        variables: dict[str, Any],
-        call: CallRecord,
-        kwargs: dict[str, Any],
-    ) -> httpx.Response:
+        self, op: OperationInfo, body: Sealed[bytes], variables: dict[str, Any], call: CallRecord
+    ) -> tuple[httpx.Response, Sealed[bytes]]:
+        """Send *body* until it succeeds, a failure is final or retries run out.
+
+        Secrets (the Authorization value, the body, the response) are held in
+        :class:`Sealed` objects here, so a traceback rendered with its locals shows none.
+        """
         # Retrying repeats the request: harmless for reads and for keyed mutations only.
         may_repeat = op.retry_safe_without_key or call.idempotency_key is not None
         identity = None if op.uses_basic_auth else self._require_identity(op, call)
+        token_lane = bool(op.root_fields) and all(f in _TOKEN_FIELDS for f in op.root_fields)
+        give_up_at = anyio.current_time() + self._deadline
         retries = 0
         replayed = False
-        renewed: str | None = None  # the token renewed after a rejection, for the replay
+        renewed: UserToken | None = None  # the token renewed after a rejection, for the replay
         debug = logger.isEnabledFor(logging.DEBUG)
+        self._lifecycle.used = True
         while True:
             call.attempts += 1
             call.request_id = None
@@ -386,41 +558,52 @@ class FluzClient(_GeneratedClient):
                     )
                 authorization = self._basic
             else:
-                token = renewed or await self._access_token(identity, op, call)
-                authorization = f"Bearer {token}"
+                token = renewed or await self._user_token(identity, op, call)
+                authorization = Sealed(f"Bearer {token.access_token}")
+            ctx = Context(
+                op.name,
+                call.idempotency_key,
+                functools.partial(self._secrets, token, variables),
+            )
             started = time.perf_counter()
             sent_at = time.monotonic()
+            call.sent = True
             try:
                 response, content = await post(
                     self._http,
                     self.url,
                     content=body,
-                    headers={"Authorization": authorization, "Content-Type": "application/json"},
+                    headers=self._headers(authorization),
                     slots=self._slots,
                     max_bytes=C.MAX_RESPONSE_BYTES,
-                    **kwargs,
+                    timeout=self._timeout,
+                    token_lane=token_lane,
                 )
             except httpx.RequestError as exc:
-                failure = self._transport_failure(exc, op, call, variables, token)
+                failure = transport_failure(exc, ctx)
                 retry_allowed = may_repeat or not getattr(failure.error, "request_sent", True)
             except ResponseTooLarge as exc:
                 # Not retried: the same request would get the same answer.
-                failure = _Failure(
-                    self._error(
-                        ResponseDecodeError,
-                        f"{exc}: not read further",
-                        "RESPONSE_TOO_LARGE",
-                        op,
-                        call,
-                        variables,
-                        token,
-                        exc.status_code,
-                    ),
-                    retryable=False,
+                error = ResponseDecodeError(
+                    f"{exc}: not read further",
+                    code="RESPONSE_TOO_LARGE",
+                    operation=op.name,
+                    idempotency_key=call.idempotency_key,
+                    status_code=exc.status_code,
                 )
-                retry_allowed = False
+                raise error from None
             else:
-                failed = self._inspect(response, content, op, call, variables, token)
+                outcome = inspect_response(
+                    response,
+                    content.value,
+                    ctx,
+                    raise_on_payload_errors=self._raise_on_payload_errors,
+                )
+                call.request_id = (
+                    outcome.request_id
+                    if isinstance(outcome, Success)
+                    else (outcome.error.request_id)
+                )
                 if debug:
                     logger.debug(
                         "fluz %s attempt %d: HTTP %d in %.1f ms, request_id=%s",
@@ -430,11 +613,14 @@ class FluzClient(_GeneratedClient):
                         (time.perf_counter() - started) * 1000,
                         call.request_id,
                     )
-                if failed is None:
-                    return response
-                failure = failed
-                if failure.token_rejected and identity is not None and token and not replayed:
+                if isinstance(outcome, Success):
+                    call.response = response
+                    call.payload = outcome.payload
+                    return response, content
+                failure = outcome
+                if failure.token_rejected and token is not None and not replayed:
                     # The request was refused before being processed: replaying is safe.
+                    assert identity is not None
                     replayed = True
                     logger.debug(
                         "fluz %s: user token rejected (%s), renewing and replaying once; "
@@ -443,7 +629,7 @@ class FluzClient(_GeneratedClient):
                         failure.error.code or failure.error.status_code,
                         call.request_id,
                     )
-                    renewed = await self._access_token(identity, op, call, token, sent_at)
+                    renewed = await self._user_token(identity, op, call, token, sent_at)
                     continue
                 retry_allowed = may_repeat
             retries += 1
@@ -452,7 +638,9 @@ class FluzClient(_GeneratedClient):
                 if failure.retryable and retry_allowed
                 else None
             )
-            if delay is None:
+            if delay is None or anyio.current_time() + delay >= give_up_at:
+                # No retry, or none that could finish before the deadline: the real
+                # failure says more than a timeout would.
                 raise failure.error
             logger.debug(
                 "fluz %s: retry %d of %d in %.2fs after %s; request_id=%s",
@@ -465,168 +653,56 @@ class FluzClient(_GeneratedClient):
             )
             await anyio.sleep(delay)
 
-    def _inspect(
-        self,
-        response: httpx.Response,
-        content: bytes,
-        op: OperationInfo,
-        call: CallRecord,
-        variables: dict[str, Any],
-        token: str | None,
-    ) -> _Failure | None:
-        """None when *response* (whose body is *content*) is a success (its payload stored
-        on *call*), else why not."""
-        status = response.status_code
-        payload = _decode_json(content)
-        if not isinstance(payload, dict):
-            payload = None
-        request_id = _request_id(payload) or _header_request_id(response)
-        call.request_id = request_id
-
-        def error(cls: type[FluzError], message: str, code: str | None = None, **kw: Any) -> Any:
-            return self._error(cls, message, code, op, call, variables, token, status, **kw)
-
-        errors = payload.get("errors") if payload is not None else None
-        first = _pick_error(errors) if errors else None
-        code = _error_code(first)
-        message = str(first.get("message") or "") if first else ""
-
-        if not 200 <= status <= 299:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            cls = error_class(code, status)
-            token_rejected = status == 401 or code in C.TOKEN_REJECTED_CODES
-            text = message or f"HTTP {status} {response.reason_phrase}".strip()
-            extra: dict[str, Any] = {}
-            if issubclass(cls, RateLimitedError):
-                extra["retry_after"] = retry_after
-            return _Failure(
-                error(cls, text, code, extensions=_extensions(first), **extra),
-                retryable=status in C.RETRYABLE_STATUS or code in C.RETRYABLE_CODES,
-                retry_after=retry_after,
-                token_rejected=token_rejected,
-            )
-        if payload is None or ("data" not in payload and "errors" not in payload):
-            return _Failure(
-                error(ResponseDecodeError, "response body is not a GraphQL JSON response"),
-                retryable=True,
-            )
-        if first is not None:
-            extensions = _extensions(first)
-            # A token lacking a scope is refused with the same code as an expired one;
-            # a new token for the same scopes cannot help, so no renewal then.
-            missing_scope = bool(extensions and extensions.get("missingScopes"))
-            return _Failure(
-                error(
-                    PermissionDeniedError if missing_scope else error_class(code),
-                    message or "GraphQL error",
-                    code,
-                    extensions=extensions,
-                ),
-                retryable=code in C.RETRYABLE_CODES,
-                token_rejected=code in C.TOKEN_REJECTED_CODES and not missing_scope,
-            )
-        data = payload.get("data")
-        if not isinstance(data, dict):
-            return _Failure(error(ResponseDecodeError, "response has no data object"), True)
-        if self._raise_on_payload_errors:
-            for field, value in data.items():
-                if isinstance(value, dict) and value.get("success") is False:
-                    detail = value.get("error")
-                    if not isinstance(detail, dict):
-                        detail = {}
-                    pcode = detail.get("code")
-                    pmessage = detail.get("message") or value.get("message")
-                    return _Failure(
-                        error(
-                            error_class(pcode),
-                            str(pmessage or f"{field} reported success: false"),
-                            pcode,
-                        ),
-                        retryable=pcode in C.RETRYABLE_CODES,
-                    )
-        call.response = response
-        call.payload = payload
-        return None
-
-    def _error(
-        self,
-        cls: type[FluzError],
-        message: str,
-        code: str | None,
-        op: OperationInfo,
-        call: CallRecord,
-        variables: dict[str, Any],
-        token: str | None,
-        status: int,
-        **kw: Any,
-    ) -> FluzError:
-        secrets = [self._config.api_key, token or "", *secret_values(variables)]
-        return cls(
-            redact(message, secrets),
-            code=code,
-            request_id=call.request_id,
-            idempotency_key=call.idempotency_key,
-            operation=op.name,
-            status_code=status,
-            **kw,
+    def _headers(self, authorization: Sealed[str]) -> Sealed[dict[str, str]]:
+        return Sealed(
+            {
+                **self._extra_headers,
+                "Authorization": authorization.value,
+                "Content-Type": "application/json",
+            }
         )
 
-    def _transport_failure(
-        self,
-        exc: httpx.RequestError,
-        op: OperationInfo,
-        call: CallRecord,
-        variables: dict[str, Any],
-        token: str | None,
-    ) -> _Failure:
-        sent = not isinstance(exc, _NOT_SENT)
-        cls = FluzTimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
-        retryable = not isinstance(exc, httpx.UnsupportedProtocol)
-        what = type(exc).__name__
-        detail = redact(str(exc), [self._config.api_key, token or "", *secret_values(variables)])
-        return _Failure(
-            cls(
-                f"{what}: {detail}" if detail else what,
-                request_sent=sent,
-                code=what,
-                operation=op.name,
-                idempotency_key=call.idempotency_key,
-            ),
-            retryable=retryable,
-        )
+    def _secrets(self, token: UserToken | None, variables: dict[str, Any]) -> list[str]:
+        """Values to mask wherever they would appear in an error message."""
+        secrets = [self._config.api_key, *secret_values(variables)]
+        if token is not None:
+            secrets += [token.access_token, token.refresh_token or ""]
+        return secrets
 
     def get_data(self, response: Response) -> dict[str, Any]:
-        """The ``data`` object of a response checked by :meth:`execute`."""
+        """The ``data`` object of a response returned by :meth:`execute`."""
         call = current_call.get()
         if call is not None and call.response is response and call.payload is not None:
             data = call.payload["data"]
             if isinstance(data, dict):
                 return data
-        # Only reachable for a response that did not come from execute().
+        # A response of a direct execute() call (read in full), from any task.
         return super().get_data(response)
 
     def _require_identity(self, op: OperationInfo, call: CallRecord) -> Identity:
         if self._identity is None:
-            raise ConfigurationError(
+            error = ConfigurationError(
                 f"{op.name} needs a user token: configure user_id and account_id (or "
                 f"{C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), or use for_user()",
                 operation=op.name,
                 idempotency_key=call.idempotency_key,
             )
+            error.request_sent = False
+            raise error
         return self._identity
 
     # ------------------------------------------------------------------ tokens
 
-    async def _access_token(
+    async def _user_token(
         self,
         identity: Identity,
         op: OperationInfo,
         call: CallRecord,
-        rejected: str | None = None,
+        rejected: UserToken | None = None,
         sent_at: float = 0.0,
-    ) -> str:
-        """A fresh access token for *identity* (a renewed one if *rejected* was refused
-        in a request sent at *sent_at*), obtained with this view's retries and timeout.
+    ) -> UserToken:
+        """A fresh token for *identity* (a renewed one if *rejected* was refused in a
+        request sent at *sent_at*), obtained with this view's retries and timeout.
 
         Raises:
             FluzError: the token step failed, this or a concurrent caller's renewal: the
@@ -636,12 +712,15 @@ class FluzClient(_GeneratedClient):
         renew = functools.partial(self._token_source.renew, self, identity)
         try:
             if rejected is None:
-                record = await self._tokens.user_token(identity, renew)
-            else:
-                record = await self._tokens.replace_rejected(identity, renew, rejected, sent_at)
+                return await self._tokens.user_token(identity, renew)
+            return await self._tokens.replace_rejected(
+                identity, renew, rejected.access_token, sent_at
+            )
         except FluzError as exc:
-            raise _token_step_failed(exc, op, call) from exc
-        return record.access_token
+            failed = exc
+        # Raised outside the except block: the token step's own traceback (whose frames
+        # hold the refresh token) stays out of this error's context.
+        raise _token_step_failed(failed, op, call) from converted(failed)
 
     async def _mint_user_token(self, identity: Identity) -> UserToken:
         result = await self.generate_user_access_token(
@@ -660,7 +739,9 @@ class FluzClient(_GeneratedClient):
         access = (result.access_token or result.token) if result is not None else None
         if not access:
             raise ResponseDecodeError(
-                "token response carries neither accessToken nor token", operation=operation
+                "token response carries neither accessToken nor token",
+                code="DECODE",
+                operation=operation,
             )
         granted = [scope.value for scope in result.scopes or () if scope is not None]
         try:
@@ -668,13 +749,6 @@ class FluzClient(_GeneratedClient):
         except ResponseDecodeError as exc:
             exc.operation = operation
             raise
-
-    async def forget_token(self) -> None:
-        """Drop the cached user token of this client's identity (e.g. the user left or
-        revoked the app); the next user operation mints a new one. Other identities keep
-        theirs. Does nothing for a client without a user identity."""
-        if self._identity is not None:
-            await self._tokens.forget(self._identity)
 
     async def token_info(self) -> TokenInfo:
         """Describe the user token this client acts with, minting it if there is none yet
@@ -702,6 +776,13 @@ class FluzClient(_GeneratedClient):
             renewals=self._tokens.renewals,
         )
 
+    async def forget_token(self) -> None:
+        """Drop the cached user token of this client's identity (e.g. the user left or
+        revoked the app); the next user operation mints a new one. Other identities keep
+        theirs. Does nothing for a client without a user identity."""
+        if self._identity is not None:
+            await self._tokens.forget(self._identity)
+
     # ------------------------------------------------------------------ polling helpers
 
     async def reveal_gift_card(
@@ -720,60 +801,46 @@ class FluzClient(_GeneratedClient):
         Follows Fluz's recommended strategy: an immediate first call, then waits of
         300 ms, 600 ms, 1.2 s, 2.4 s ... (``initial_delay * multiplier**n``), each capped at
         ``max_delay`` (180 s), optionally jittered, until code, pin or url is non-null or
-        ``timeout`` seconds (default 600) have passed. Cancelling the caller stops it.
-        ``on_progress`` is called after every poll with a :class:`~fluz.PollProgress`.
+        ``timeout`` seconds (default 600) have passed: no poll starts after that, and a
+        poll in progress then finishes. A poll that failed transiently (its own retries
+        ran out on a timeout, 5xx or rate limit) only means "not yet". Cancelling the
+        caller stops it. ``on_progress`` is called after every poll with a
+        :class:`~fluz.PollProgress`.
 
         Raises:
-            RevealTimeoutError: details did not arrive in time (``attempts``, ``elapsed``).
+            RevealTimeoutError: details did not arrive in time (``attempts``: the polls
+                the server saw, ``elapsed``).
             ValidationError: *gift_card_id* is not a UUID.
-            FluzError: the reveal failed (e.g. NotFoundError, PermissionDeniedError).
+            FluzError: the reveal failed permanently (e.g. NotFoundError,
+                PermissionDeniedError).
         """
-        card_id = _as_uuid(gift_card_id, "gift_card_id")
-        backoff = _backoff(initial_delay, multiplier, max_delay, jitter)
-        try:
-            outcome = await poll_until(
-                lambda: self.reveal_gift_card_by_gift_card_id(gift_card_id=card_id),
-                lambda d: d is not None and any((d.code, d.pin, d.url)),
-                backoff=backoff,
-                timeout=timeout,
-                on_progress=on_progress,
-                what=f"reveal of gift card {card_id}",
-            )
-        except RevealTimeoutError as exc:
-            exc.operation = "RevealGiftCardByGiftCardId"
-            raise
-        found = outcome.value
-        assert found is not None
-        return GiftCardDetails(
-            card_id, found.code, found.pin, found.url, outcome.attempts, outcome.elapsed
-        )
+        settings = PollSettings(initial_delay, multiplier, max_delay, timeout, jitter)
+        return await reveal_gift_card(self, gift_card_id, settings, on_progress)
 
     async def purchase_and_reveal(
-        self, input: PurchaseGiftCardInput, **reveal_options: Any
+        self,
+        input: PurchaseGiftCardInput,
+        *,
+        initial_delay: float = C.REVEAL_INITIAL_DELAY,
+        multiplier: float = C.REVEAL_MULTIPLIER,
+        max_delay: float = C.REVEAL_MAX_DELAY,
+        timeout: float = C.REVEAL_TIMEOUT,  # noqa: ASYNC109 (the reveal's deadline)
+        jitter: float = C.REVEAL_JITTER,
+        on_progress: ProgressCallback | None = None,
     ) -> PurchasedGiftCard:
-        """Buy a gift card, then :meth:`reveal_gift_card` it.
+        """Buy a gift card, then :meth:`reveal_gift_card` it (the keyword arguments are
+        the reveal's).
 
-        ``reveal_options`` are those of :meth:`reveal_gift_card`. The purchase carries an
-        idempotency key as usual. If the reveal fails after the purchase went through, the
-        raised error has ``purchase`` set to the completed purchase: do not buy again,
-        reveal ``purchase.gift_card.gift_card_id`` later.
+        The purchase carries an idempotency key as usual. If anything fails after the
+        purchase went through — the reveal, or a purchase response without its gift
+        card — the raised error has ``purchase`` set to the completed purchase: do not
+        buy again, reveal (or look up) that card later.
 
         Raises:
-            FluzError: from the purchase, or from the reveal (with ``purchase`` set).
+            FluzError: from the purchase, or after it (with ``purchase`` set).
         """
-        purchase = await self.purchase_gift_card(input=input)
-        if purchase is None or purchase.gift_card is None or not purchase.gift_card.gift_card_id:
-            raise ResponseDecodeError(
-                "purchase response carries no giftCard.giftCardId",
-                operation="PurchaseGiftCard",
-                idempotency_key=_key_text(input.idempotency_key),
-            )
-        try:
-            details = await self.reveal_gift_card(purchase.gift_card.gift_card_id, **reveal_options)
-        except FluzError as exc:
-            exc.purchase = purchase
-            raise
-        return PurchasedGiftCard(purchase, details)
+        settings = PollSettings(initial_delay, multiplier, max_delay, timeout, jitter)
+        return await purchase_and_reveal(self, input, settings, on_progress)
 
     async def wait_for_virtual_card_bulk_order(
         self,
@@ -789,27 +856,14 @@ class FluzClient(_GeneratedClient):
         """Poll ``getVirtualCardBulkOrderStatus`` until the order is COMPLETED or FAILED and
         return that status (check ``order_status``: a FAILED order is returned, not raised).
 
-        Same backoff and deadline semantics as :meth:`reveal_gift_card`.
+        Same backoff, deadline and transient-failure semantics as :meth:`reveal_gift_card`.
 
         Raises:
             RevealTimeoutError: the order did not finish in time.
-            FluzError: a status query failed.
+            FluzError: a status query failed permanently.
         """
-        request = GetVirtualCardBulkOrderStatusInput(orderId=order_id)
-        outcome = await poll_until(
-            lambda: self.get_virtual_card_bulk_order_status(input=request),
-            lambda s: (
-                s is not None
-                and getattr(s.order_status, "value", s.order_status)
-                in C.BULK_ORDER_TERMINAL_STATUSES
-            ),
-            backoff=_backoff(initial_delay, multiplier, max_delay, jitter),
-            timeout=timeout,
-            on_progress=on_progress,
-            what=f"bulk virtual-card order {order_id}",
-        )
-        assert outcome.value is not None
-        return outcome.value
+        settings = PollSettings(initial_delay, multiplier, max_delay, timeout, jitter)
+        return await wait_for_bulk_order(self, order_id, settings, on_progress)
 
     # ------------------------------------------------------------------ pagination
 
@@ -870,32 +924,31 @@ class FluzClient(_GeneratedClient):
         """Every spend account (``getUserCashBalances``), page by page."""
         return self.paginate(self.get_user_cash_balances, page_size=page_size)
 
-    async def iter_transactions(
+    def iter_transactions(
         self, *, filter_: TransactionFilterInput | None = None, page_size: int = C.MAX_PAGE_SIZE
     ) -> AsyncIterator[GetTransactionsGetTransactionsTransactions]:
         """Every transaction (``getTransactions``), following ``hasNextPage``; stops on an
-        empty page too."""
-        check_page_size(page_size)
-        offset = 0
-        while True:
-            page = await self.get_transactions(
-                paginate=OffsetInput(limit=page_size, offset=offset), **_given(filter_=filter_)
-            )
-            items = page.transactions or []
-            for item in items:
-                if item is not None:
-                    yield item
-            if not page.has_next_page or not items:
-                return
-            offset += page_size
+        empty page too.
+
+        Raises:
+            ValidationError: page_size is not within 1..20.
+        """
+        return follow_has_next_page(
+            self.get_transactions,
+            page_size=page_size,
+            items="transactions",
+            **_given(filter_=filter_),
+        )
 
 
 def _instrumented(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Wrap a generated operation method: per-call record, metadata, decode errors."""
+    """Wrap a generated operation method: per-call record, metadata, decode errors, and
+    errors that carry nothing but themselves (no response value on a ``__context__``)."""
 
     @functools.wraps(method)
     async def call_operation(self: FluzClient, *args: Any, **kwargs: Any) -> Any:
         record = CallRecord()
+        problems: str | None = None
         reset = current_call.set(record)
         try:
             result = await method(self, *args, **kwargs)
@@ -905,29 +958,53 @@ def _instrumented(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['type']}" for err in exc.errors()
             )
+            result = None
+        except FluzError as exc:
+            detached(exc)
+            raise
+        finally:
+            current_call.reset(reset)
+        if problems is not None:
+            # Raised here, outside the except block: the pydantic error (which holds the
+            # response values) is not this error's __context__.
             raise ResponseDecodeError(
                 f"response does not match the schema ({problems})",
                 code="DECODE",
                 request_id=record.request_id,
                 idempotency_key=record.idempotency_key,
                 operation=record.operation or None,
-            ) from None
-        finally:
-            current_call.reset(reset)
+            )
         attach_info(result, record.info())
         return result
 
     return call_operation
 
 
-# Wrap every generated operation; the generated signatures stay what type checkers see.
-for _name, _method in vars(_GeneratedClient).items():
-    if (
-        not _name.startswith("_")
-        and inspect.iscoroutinefunction(_method)
-        and not hasattr(AsyncBaseClient, _name)
-    ):
-        setattr(FluzClient, _name, _instrumented(_method))
+def _install_operations(cls: type[FluzClient], generated: type) -> None:
+    """Wrap every generated operation method onto *cls*; the generated signatures stay
+    what type checkers see.
+
+    Raises:
+        TypeError: a generated operation has the name of something *cls* defines itself
+            (``reveal_gift_card``, ``paginate`` ...): neither may silently replace the
+            other. Rename the operation in ``queries/``.
+    """
+    for name, method in vars(generated).items():
+        if (
+            name.startswith("_")
+            or not inspect.iscoroutinefunction(method)
+            or hasattr(AsyncBaseClient, name)
+        ):
+            continue
+        if name in vars(cls):
+            raise TypeError(
+                f"generated operation method {name}() collides with {cls.__name__}.{name}: "
+                "rename the operation in queries/ and run make codegen"
+            )
+        setattr(cls, name, _instrumented(method))
+
+
+_install_operations(FluzClient, _GeneratedClient)
 
 
 # Variables are encoded per call; the rest of a request body is constant per operation.
@@ -942,83 +1019,33 @@ def _body_start(query: str, operation_name: str | None) -> bytes:
     return head[:-1].encode() + b',"variables":'
 
 
-def _decode_json(content: bytes) -> Any:
-    """The decoded JSON body, or None if it is not JSON."""
-    # NaN and Infinity are not JSON: accepting them would turn an amount into NaN.
-    try:
-        return from_json(content, allow_inf_nan=False)  # pydantic-core: 2/3 of json.loads
-    except ValueError:
-        pass
-    try:  # what only the stdlib accepts: a UTF-8 BOM, UTF-16/32, lone surrogate escapes
-        return json.loads(content, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the stack
-        return None
+def _readable(response: httpx.Response, content: bytes) -> httpx.Response:
+    """*response* with its body read, for a caller of execute() (the client streams
+    bodies to cap their size, which leaves the original unreadable)."""
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        extensions=response.extensions,
+    )
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _fill_idempotency_key(op: OperationInfo, variables: dict[str, Any]) -> str | None:
-    """Give every input model that has an empty ``idempotency_key`` a UUID4 (in place), and
-    return the operation's key as text."""
-    if not op.is_mutation:
-        return None
-    key: str | None = None
-    for value in variables.values():
-        if isinstance(value, BaseModel) and "idempotency_key" in type(value).model_fields:
-            current = getattr(value, "idempotency_key", None)
-            if current is None:
-                # The field is a UUID for most inputs and a String for a few.
-                fresh = uuid.uuid4()
-                current = fresh if _key_is_uuid(type(value)) else str(fresh)
-                setattr(value, "idempotency_key", current)  # noqa: B010 (typed per model)
-            key = _key_text(current)
-    return key
-
-
-@functools.cache
-def _key_is_uuid(model: type[BaseModel]) -> bool:
-    return "UUID" in str(model.model_fields["idempotency_key"].annotation)
-
-
-def _key_text(key: object) -> str | None:
-    return None if key is None else str(key)
-
-
-def _pick_error(errors: Any) -> dict[str, Any] | None:
-    """The most telling error of a GraphQL ``errors`` list (one with a code first)."""
-    if not isinstance(errors, list) or not errors:
-        return None
-    dicts = [e for e in errors if isinstance(e, dict)]
-    for e in dicts:
-        if _error_code(e):
-            return e
-    return dicts[0] if dicts else {"message": "malformed errors list"}
-
-
-def _error_code(error: dict[str, Any] | None) -> str | None:
-    if not error:
-        return None
-    ext = error.get("extensions")
-    code = ext.get("code") if isinstance(ext, dict) else None
-    return str(code) if code else None
-
-
-def _extensions(error: dict[str, Any] | None) -> dict[str, Any] | None:
-    ext = error.get("extensions") if error else None
-    return ext if isinstance(ext, dict) else None
-
-
-def _request_id(payload: dict[str, Any] | None) -> str | None:
-    ext = payload.get("extensions") if payload else None
-    rid = ext.get("requestId") if isinstance(ext, dict) else None
-    return str(rid) if rid else None
-
-
-def _header_request_id(response: httpx.Response) -> str | None:
-    rid: str | None = response.headers.get("x-request-id")
-    return rid
+def _deadline_for(
+    timeout: httpx.Timeout | float | None, deadline: float | None, fallback: float
+) -> float:
+    """The whole-call deadline: *deadline* if given, else a numeric *timeout*, else
+    *fallback*."""
+    if deadline is not None:
+        return float(deadline)
+    if isinstance(timeout, int | float):
+        return float(timeout)
+    return fallback
 
 
 def _token_step_failed(error: FluzError, op: OperationInfo, call: CallRecord) -> FluzError:
@@ -1057,21 +1084,3 @@ def _check_scopes(scopes: Iterable[str]) -> None:
     unknown = [s for s in scopes if s not in ScopeType.__members__]
     if unknown:
         raise ConfigurationError(f"unknown scope(s): {', '.join(unknown)}")
-
-
-def _as_uuid(value: uuid.UUID | str, name: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError(
-            f"{name} is not a valid UUID", field=name, rule="uuid", code="CLIENT_VALIDATION"
-        ) from None
-
-
-def _backoff(initial: float, multiplier: float, max_delay: float, jitter: float) -> Backoff:
-    try:
-        return Backoff(initial, multiplier, max_delay, jitter)
-    except ValueError as exc:
-        raise ValidationError(str(exc), rule="backoff", code="CLIENT_VALIDATION") from None

@@ -44,6 +44,12 @@ DEFAULT_MAX_IN_FLIGHT: Final = 100
 # body past this (decompressed) is a broken proxy or an attack: ResponseDecodeError,
 # without reading (or holding in memory) the rest.
 MAX_RESPONSE_BYTES: Final = 10 * 2**20
+# Token requests' own lane of request slots, beside the DEFAULT_MAX_IN_FLIGHT others: the
+# calls queued for a slot may be the very ones waiting for the token.
+TOKEN_REQUEST_SLOTS: Final = 4
+# A whole call (every attempt, backoff, token renewal, a slowly arriving body) ends with
+# FluzTimeoutError after this long, unless `deadline=` (or a numeric `timeout=`) says.
+DEFAULT_CALL_DEADLINE: Final = 120.0
 
 # --------------------------------------------------------------------------- auth
 # Scopes requested for the user token when the caller passes none: reading offers and
@@ -88,6 +94,12 @@ RETRY_SAFE_MUTATIONS: Final = frozenset(
     }
 )
 
+# --------------------------------------------------------------------------- idempotency
+# Keys the client made that it remembers the fate of (in flight / outcome unknown /
+# settled), most recent kept. ~150 bytes each. A key forgotten past this many newer ones
+# is treated as the caller's own: an input reused after that long replays its key.
+IDEMPOTENCY_KEYS_REMEMBERED: Final = 100_000
+
 # --------------------------------------------------------------------------- retries
 DEFAULT_MAX_RETRIES: Final = 2  # retries after the first attempt
 DEFAULT_RETRY_BASE_DELAY: Final = 0.5  # seconds; doubles per retry
@@ -97,7 +109,8 @@ DEFAULT_RETRY_JITTER: Final = 0.5  # each delay is scaled by a random factor in 
 # raised at once, carrying retry_after, so the caller decides.
 DEFAULT_MAX_RETRY_AFTER: Final = 30.0
 RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
-RETRYABLE_CODES: Final = frozenset({"GE-9999"})
+# GE-9999: Fluz's "something went wrong"; RL-0001: rate limited, whatever the status.
+RETRYABLE_CODES: Final = frozenset({"GE-9999", "RL-0001"})
 # Codes meaning "your user token is missing, expired or invalid": refresh and replay once.
 TOKEN_REJECTED_CODES: Final = frozenset({"AUTH-0008"})
 

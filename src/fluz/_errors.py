@@ -15,6 +15,7 @@ __all__ = [
     "ConflictError",
     "FluzError",
     "FluzTimeoutError",
+    "InsufficientFundsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -101,6 +102,24 @@ def _rebuild(cls: type[FluzError], message: str, state: dict[str, Any]) -> FluzE
     return error
 
 
+def detached(error: FluzError) -> FluzError:
+    """Cut everything but FluzErrors off *error*'s chain (in place) and return it.
+
+    An exception's ``__context__`` is whatever was being handled when it was raised: a
+    pydantic error quoting a gift-card code, an httpx response. A FluzError carries what
+    it says and, as ``__cause__``, only another FluzError (e.g. the token step's).
+    """
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while isinstance(link, FluzError) and id(link) not in seen:
+        seen.add(id(link))
+        link.__context__ = None
+        if not isinstance(link.__cause__, FluzError):
+            link.__cause__ = None
+        link = link.__cause__
+    return error
+
+
 def converted(error: FluzError, cls: type[FluzError] | None = None, **changes: Any) -> FluzError:
     """A copy of *error* (as *cls* if given) with attributes *changes*; no traceback,
     cause or context."""
@@ -148,9 +167,14 @@ class ConflictError(FluzError):
     different input."""
 
 
+class InsufficientFundsError(FluzError):
+    """The funding source cannot cover the amount (``BAL-0001``): nothing was charged.
+    Top up or choose another source; a retry alone will not succeed."""
+
+
 class RateLimitedError(FluzError):
-    """HTTP 429 after the retries were used up (``retry_after``: seconds the server asked
-    for, if it said)."""
+    """HTTP 429 or ``RL-0001`` after the retries were used up (``retry_after``: seconds
+    the server asked for, if it said)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -202,6 +226,8 @@ _CODE_CLASSES: dict[str, type[FluzError]] = {
     "AUTH-0026": ConflictError,
     "RC-0001": NotFoundError,
     "AR-0001": ValidationError,
+    "BAL-0001": InsufficientFundsError,
+    "RL-0001": RateLimitedError,
     "GE-9999": ServerError,
     # Conventional GraphQL extension codes, for servers (and proxies) that use them.
     "UNAUTHENTICATED": AuthenticationError,
@@ -220,14 +246,18 @@ _PREFIX_CLASSES: dict[str, type[FluzError]] = {
     "RL": RateLimitedError,
     "NF": NotFoundError,
 }
+# By HTTP status, when the body names no code. 400 and 404 only for a GraphQL body: an
+# HTML page saying 404 means a wrong URL, not "check the id".
 _STATUS_CLASSES: dict[int, type[FluzError]] = {
-    400: ValidationError,
     401: AuthenticationError,
     403: PermissionDeniedError,
-    404: NotFoundError,
     408: FluzTimeoutError,
     409: ConflictError,
     429: RateLimitedError,
+}
+_GRAPHQL_STATUS_CLASSES: dict[int, type[FluzError]] = {
+    400: ValidationError,
+    404: NotFoundError,
 }
 
 
@@ -243,8 +273,16 @@ def error_class(code: str | None, status_code: int | None = None) -> type[FluzEr
         if prefix in _PREFIX_CLASSES:
             return _PREFIX_CLASSES[prefix]
     if status_code is not None:
-        if status_code in _STATUS_CLASSES:
-            return _STATUS_CLASSES[status_code]
-        if status_code >= 500:
-            return ServerError
+        return status_error_class(status_code, graphql_body=True)
+    return APIError
+
+
+def status_error_class(status_code: int, *, graphql_body: bool) -> type[FluzError]:
+    """The exception class for an HTTP status whose body names no Fluz code."""
+    if status_code in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status_code]
+    if graphql_body and status_code in _GRAPHQL_STATUS_CLASSES:
+        return _GRAPHQL_STATUS_CLASSES[status_code]
+    if status_code >= 500:
+        return ServerError
     return APIError

@@ -56,3 +56,21 @@ async def paginate(
         if len(items) < page_size:
             return
         offset += page_size
+
+
+async def follow_has_next_page(
+    method: Callable[..., Awaitable[Any]], /, *, page_size: int, items: str, **kwargs: Any
+) -> AsyncIterator[Any]:
+    """Yield the *items* field of each page of *method*, following ``hasNextPage``; stops
+    on an empty page too (a server that always says "more" cannot loop forever)."""
+    check_page_size(page_size)
+    offset = 0
+    while True:
+        page = await method(paginate=OffsetInput(limit=page_size, offset=offset), **kwargs)
+        found = getattr(page, items, None) or []
+        for item in found:
+            if item is not None:
+                yield item
+        if not getattr(page, "has_next_page", False) or not found:
+            return
+        offset += page_size

@@ -10,7 +10,16 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from ._errors import RevealTimeoutError, ValidationError
+from ._errors import (
+    FluzError,
+    RateLimitedError,
+    ResponseDecodeError,
+    RevealTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+    converted,
+)
 
 T = TypeVar("T")
 
@@ -72,19 +81,26 @@ async def poll_until(
     is_done: Callable[[T], bool],
     *,
     backoff: Backoff,
-    timeout: float,  # noqa: ASYNC109 (overall deadline, enforced with move_on_after)
+    timeout: float,  # noqa: ASYNC109 (overall deadline of the polling, documented)
     on_progress: ProgressCallback | None = None,
     what: str = "poll",
 ) -> PollOutcome[T]:
     """Call *fetch* until *is_done* accepts its result, sleeping per *backoff* in between.
 
     The first poll is immediate. No poll starts after the deadline (*timeout* seconds from
-    the start); the last one is made at the deadline. Errors raised by *fetch* propagate.
-    Cancelling the caller cancels the poll cleanly: nothing is left running.
+    the start), and the last one is made at the deadline. A poll that has started runs to
+    its end (bounded by the call's own deadline) rather than being cut off, so
+    ``attempts`` is exactly the polls the server saw. A poll that failed transiently (its
+    own retries ran out on a timeout, a lost connection, a 5xx, a rate limit or an
+    unreadable body) counts as "not done yet"; a permanent error (not found, permission,
+    validation ...) propagates at once. Cancelling the caller cancels the poll cleanly:
+    nothing is left running.
 
     Raises:
-        RevealTimeoutError: the deadline passed first (carries attempts and elapsed).
+        RevealTimeoutError: the deadline passed first (carries attempts and elapsed; the
+            last transient failure, if the last poll failed, as ``__cause__``).
         ValidationError: *timeout* is not a number > 0.
+        FluzError: a poll failed permanently.
     """
     if not timeout > 0:  # also refuses NaN
         raise ValidationError(
@@ -98,25 +114,41 @@ async def poll_until(
     attempt = 0
     while True:
         attempt += 1
-        with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as scope:
+        failed: FluzError | None = None
+        try:
             value = await fetch()
+        except FluzError as exc:
+            if not is_transient(exc):
+                raise
+            failed = exc
         now = anyio.current_time()
-        if scope.cancelled_caught:
-            raise _timed_out(what, attempt, now - start)
-        if is_done(value):
+        if failed is None and is_done(value):
             await _notify(on_progress, PollProgress(attempt, now - start, True, None))
             return PollOutcome(value, attempt, now - start)
         if now >= deadline:
             await _notify(on_progress, PollProgress(attempt, now - start, False, None))
-            raise _timed_out(what, attempt, now - start)
+            error = _timed_out(what, attempt, now - start, failed)
+            if failed is None:
+                raise error
+            raise error from converted(failed)
         wait = min(backoff.delay(attempt), deadline - now)
         await _notify(on_progress, PollProgress(attempt, now - start, False, wait))
         await anyio.sleep(wait)
 
 
-def _timed_out(what: str, attempts: int, elapsed: float) -> RevealTimeoutError:
+def is_transient(error: FluzError) -> bool:
+    """A failure that a later poll may not meet: keep polling."""
+    return isinstance(
+        error, TransportError | ServerError | RateLimitedError | ResponseDecodeError
+    ) and not (isinstance(error, TransportError) and error.code == "UnsupportedProtocol")
+
+
+def _timed_out(
+    what: str, attempts: int, elapsed: float, failed: FluzError | None
+) -> RevealTimeoutError:
+    last = f"; the last poll failed: {type(failed).__name__}" if failed is not None else ""
     return RevealTimeoutError(
-        f"{what} not finished after {attempts} polls in {elapsed:.1f}s",
+        f"{what} not finished after {attempts} polls in {elapsed:.1f}s{last}",
         attempts=attempts,
         elapsed=elapsed,
         code="POLL_TIMEOUT",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,17 +36,25 @@ SECRET_FIELDS = frozenset(
 _MIN_SECRET_LEN = 3  # shorter values would mask ordinary text
 
 _SHAPES = re.compile(
-    r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"  # JWT
+    # A UUID is an id, never a secret: matched first and kept whole (its last group can
+    # be 12 digits, which the card-number rule below would otherwise mask).
+    r"(?P<uuid>\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)"
+    r"|eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"  # JWT
     r"|(?i:\b(?:basic|bearer)\s+)[\w+/=.-]{6,}"  # credentials of an Authorization header
     r"|\b\d(?:[ -]?\d){11,}\b"  # 12+ digits: card numbers, gift-card codes (not dates)
 )
 
 
+def _mask_shape(match: re.Match[str]) -> str:
+    return match.group() if match.group("uuid") else REDACTED
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return *text* with every known secret value and every secret-looking shape masked."""
+    """Return *text* with every known secret value and every secret-looking shape masked
+    (never a part of a UUID)."""
     for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len)[::-1]:
         text = text.replace(secret, REDACTED)
-    return _SHAPES.sub(REDACTED, text)
+    return _SHAPES.sub(_mask_shape, text)
 
 
 def secret_values(value: Any, _depth: int = 0) -> list[str]:
@@ -86,3 +94,20 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def mask(value: str | None) -> str | None:
     """A display form of a secret: None stays None, anything else becomes ``[REDACTED]``."""
     return None if value is None else REDACTED
+
+
+T = TypeVar("T")
+
+
+class Sealed(Generic[T]):
+    """A secret held where a traceback could show it: ``repr()`` never does, so captured
+    locals (Sentry, ``traceback.TracebackException(capture_locals=True)``, ``pytest -l``)
+    show ``<sealed>`` instead of a token, an API key or a request body."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<sealed>"

@@ -33,13 +33,22 @@ class CallRecord:
     """Mutable record of one operation call, shared by the method wrapper, ``execute()``
     and ``get_data()`` through a context variable (they run in the caller's task)."""
 
-    __slots__ = ("attempts", "idempotency_key", "operation", "payload", "request_id", "response")
+    __slots__ = (
+        "attempts",
+        "idempotency_key",
+        "operation",
+        "payload",
+        "request_id",
+        "response",
+        "sent",
+    )
 
     def __init__(self) -> None:
         self.operation = ""
         self.request_id: str | None = None
         self.idempotency_key: str | None = None
         self.attempts = 0
+        self.sent = False  # an attempt was handed to the transport (it may have arrived)
         self.response: object = None  # the httpx.Response whose decoded body is `payload`
         self.payload: dict[str, Any] | None = None
 

@@ -1,13 +1,24 @@
-"""Results of the reveal helpers: redemption details with a secret-safe repr."""
+"""Polling helpers of FluzClient: gift-card reveal, purchase-then-reveal, bulk orders."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from fluz_graphql.get_virtual_card_bulk_order_status import (
+    GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus as BulkOrderStatus,
+)
+from fluz_graphql.input_types import GetVirtualCardBulkOrderStatusInput, PurchaseGiftCardInput
 from fluz_graphql.purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
 
+from . import _constants as C
+from ._errors import FluzError, ResponseDecodeError, RevealTimeoutError, ValidationError
+from ._poll import Backoff, ProgressCallback, poll_until
 from ._redact import mask
+
+if TYPE_CHECKING:
+    from ._client import FluzClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +47,117 @@ class PurchasedGiftCard:
 
     purchase: PurchaseGiftCardPurchaseGiftCard
     details: GiftCardDetails
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """The backoff and deadline of a poll (arguments of the polling helpers)."""
+
+    initial_delay: float = C.REVEAL_INITIAL_DELAY
+    multiplier: float = C.REVEAL_MULTIPLIER
+    max_delay: float = C.REVEAL_MAX_DELAY
+    timeout: float = C.REVEAL_TIMEOUT
+    jitter: float = C.REVEAL_JITTER
+
+    def backoff(self) -> Backoff:
+        try:
+            return Backoff(self.initial_delay, self.multiplier, self.max_delay, self.jitter)
+        except ValueError as exc:
+            raise ValidationError(str(exc), rule="backoff", code="CLIENT_VALIDATION") from None
+
+
+async def reveal_gift_card(
+    client: FluzClient,
+    gift_card_id: uuid.UUID | str,
+    settings: PollSettings,
+    on_progress: ProgressCallback | None,
+) -> GiftCardDetails:
+    """See :meth:`FluzClient.reveal_gift_card`."""
+    card_id = as_uuid(gift_card_id, "gift_card_id")
+    try:
+        outcome = await poll_until(
+            lambda: client.reveal_gift_card_by_gift_card_id(gift_card_id=card_id),
+            lambda d: d is not None and any((d.code, d.pin, d.url)),
+            backoff=settings.backoff(),
+            timeout=settings.timeout,
+            on_progress=on_progress,
+            what=f"reveal of gift card {card_id}",
+        )
+    except RevealTimeoutError as exc:
+        exc.operation = "RevealGiftCardByGiftCardId"
+        raise
+    found = outcome.value
+    assert found is not None
+    return GiftCardDetails(
+        card_id, found.code, found.pin, found.url, outcome.attempts, outcome.elapsed
+    )
+
+
+async def purchase_and_reveal(
+    client: FluzClient,
+    request: PurchaseGiftCardInput,
+    settings: PollSettings,
+    on_progress: ProgressCallback | None,
+) -> PurchasedGiftCard:
+    """See :meth:`FluzClient.purchase_and_reveal`."""
+    purchase = await client.purchase_gift_card(input=request)
+    if purchase is None or purchase.gift_card is None or not purchase.gift_card.gift_card_id:
+        # Charged (the purchase succeeded) but nothing to reveal: never let the caller
+        # think it failed and buy again.
+        error = ResponseDecodeError(
+            "the purchase succeeded but its response carries no giftCard.giftCardId: do not "
+            "buy again; find the card with get_gift_cards() or get_user_purchases()",
+            code="DECODE",
+            operation="PurchaseGiftCard",
+            idempotency_key=None
+            if request.idempotency_key is None
+            else str(request.idempotency_key),
+        )
+        error.purchase = purchase
+        raise error
+    try:
+        details = await reveal_gift_card(
+            client, purchase.gift_card.gift_card_id, settings, on_progress
+        )
+    except FluzError as exc:
+        exc.purchase = purchase
+        raise
+    return PurchasedGiftCard(purchase, details)
+
+
+async def wait_for_bulk_order(
+    client: FluzClient,
+    order_id: str,
+    settings: PollSettings,
+    on_progress: ProgressCallback | None,
+) -> BulkOrderStatus:
+    """See :meth:`FluzClient.wait_for_virtual_card_bulk_order`."""
+    request = GetVirtualCardBulkOrderStatusInput(orderId=order_id)
+    outcome = await poll_until(
+        lambda: client.get_virtual_card_bulk_order_status(input=request),
+        lambda s: (
+            s is not None
+            and getattr(s.order_status, "value", s.order_status) in C.BULK_ORDER_TERMINAL_STATUSES
+        ),
+        backoff=settings.backoff(),
+        timeout=settings.timeout,
+        on_progress=on_progress,
+        what=f"bulk virtual-card order {order_id}",
+    )
+    assert outcome.value is not None
+    return outcome.value
+
+
+def as_uuid(value: uuid.UUID | str, name: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(
+            f"{name} is not a valid UUID", field=name, rule="uuid", code="CLIENT_VALIDATION"
+        ) from None
+
+
+def _key_text(key: object) -> str | None:
+    return None if key is None else str(key)

@@ -60,7 +60,7 @@ def test_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("FLUZ_URL", "http://127.0.0.1:1/x")
     client = FluzClient(api_key=API_KEY, environment="staging")
     assert client.url == ENVIRONMENT_URLS["staging"]
-    assert client._basic == f"Basic {API_KEY}"
+    assert client._basic.value == f"Basic {API_KEY}"
 
 
 def test_missing_api_key_names_the_setting() -> None:

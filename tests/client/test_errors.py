@@ -58,7 +58,7 @@ OFFER = uuid.UUID("0b8f7d3c-2a4e-4f51-9c1d-7e6a5b4c3d21")
         ),
         (gql_error("VC-0020", "address pending", addressId="a-1"), APIError, "VC-0020"),
         (httpx.Response(403, text="Forbidden"), PermissionDeniedError, None),
-        (httpx.Response(404, text="Not Found"), NotFoundError, None),
+        (httpx.Response(404, text="Not Found"), APIError, None),  # a wrong URL, not an id
         (httpx.Response(409, text="Conflict"), ConflictError, None),
         (
             gql_error("RL-0001", status=429, headers={"Retry-After": "3"}),

@@ -227,19 +227,19 @@ class OAuthFluzClient(FluzClient):
         """Not available: OAuth users are added with :meth:`for_oauth_user`."""
         raise ConfigurationError("an OAuthFluzClient acts for OAuth users: use for_oauth_user()")
 
-    async def _access_token(
+    async def _user_token(
         self,
         identity: Identity,
         op: OperationInfo,
         call: CallRecord,
-        rejected: str | None = None,
+        rejected: UserToken | None = None,
         sent_at: float = 0.0,
-    ) -> str:
+    ) -> UserToken:
         if self._oauth_source.take_replaced(identity):
             # The app handed over newer tokens (e.g. the user authorized again): the
             # cached record belongs to the old grant.
             await self._tokens.forget(identity)
-        return await super()._access_token(identity, op, call, rejected, sent_at)
+        return await super()._user_token(identity, op, call, rejected, sent_at)
 
     def _require_identity(self, op: OperationInfo, call: CallRecord) -> Identity:
         if self._identity is None:
