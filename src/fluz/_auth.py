@@ -8,8 +8,9 @@ Three small parts, so that each can be replaced on its own:
   and ``forget``. :class:`MemoryTokenStore` is an LRU bounded in identities that drops
   records that can no longer be used; a store shared by a fleet (Redis) implements the
   same three methods.
-* A *renewal* is a callable ``renew(current) -> UserToken`` made by the caller: minting
-  from the API key (:class:`ApiKeyTokenSource`), or any other source (OAuth).
+* A *renewal* is a callable ``renew(current) -> UserToken`` made by the caller from a
+  token source: :class:`ApiKeyTokenSource` (refresh, else mint, with the app's API key);
+  another source (OAuth tokens renewed through a REST endpoint) has the same ``renew``.
 
 :class:`TokenManager` ties them together. The fast path (a stored, fresh token) takes no
 lock. A caller that finds the token missing, due or rejected joins the identity's renewal
@@ -27,17 +28,30 @@ import dataclasses
 import json
 import math
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
+from fluz_graphql.base_model import UNSET
+from fluz_graphql.enums import ScopeType
 
 from . import _constants as C
 from ._config import Identity
-from ._errors import FluzError, ResponseDecodeError, TransportError
+from ._errors import (
+    AuthenticationError,
+    FluzError,
+    ResponseDecodeError,
+    TransportError,
+    ValidationError,
+    converted,
+)
+
+if TYPE_CHECKING:
+    from ._client import FluzClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,29 +342,69 @@ class TokenManager:
         return token
 
 
-class TokenRequester(Protocol):
-    """What :class:`ApiKeyTokenSource` needs of a client view: the two token operations,
-    sent with that view's retries and timeout."""
-
-    async def _mint_user_token(self, identity: Identity) -> UserToken: ...
-
-    async def _refresh_user_token(self, refresh_token: str) -> UserToken: ...
-
-
 class ApiKeyTokenSource:
     """Tokens from the app's API key: ``refreshUserAccessToken`` when a refresh token is
     held, else (or when the refresh is answered with anything but a transport failure —
     a refusal, AR-0001, a null payload, an undecodable token) ``generateUserAccessToken``.
+
+    The token operations are sent through *via*, the client view whose call needed the
+    token, so they run with that view's retries, timeout and deadline.
     """
 
+    def __init__(self, skew: float = C.TOKEN_REFRESH_SKEW) -> None:
+        self.skew = skew
+
     async def renew(
-        self, via: TokenRequester, identity: Identity, current: UserToken | None
+        self, via: FluzClient, identity: Identity, current: UserToken | None
     ) -> UserToken:
         if current is not None and current.refresh_token:
             try:
-                return await via._refresh_user_token(current.refresh_token)
+                return await self.refresh(via, current.refresh_token)
             except TransportError:
                 raise  # the refresh token may well be fine: try it again next time
             except FluzError:
                 pass  # refused or broken: a new token from the API key
-        return await via._mint_user_token(identity)
+        return await self.mint(via, identity)
+
+    async def mint(self, via: FluzClient, identity: Identity) -> UserToken:
+        result = await via.generate_user_access_token(
+            user_id=uuid.UUID(identity.user_id),
+            account_id=uuid.UUID(identity.account_id),
+            scopes=[ScopeType(s) for s in identity.scopes],
+            seat_id=uuid.UUID(identity.seat_id) if identity.seat_id else UNSET,
+        )
+        return self._token(result, "GenerateUserAccessToken")
+
+    async def refresh(self, via: FluzClient, refresh_token: str) -> UserToken:
+        result = await via.refresh_user_access_token(refresh_token=refresh_token)
+        return self._token(result, "RefreshUserAccessToken")
+
+    def _token(self, result: Any, operation: str) -> UserToken:
+        access = (result.access_token or result.token) if result is not None else None
+        if not access:
+            raise ResponseDecodeError(
+                "token response carries neither accessToken nor token",
+                code="DECODE",
+                operation=operation,
+            )
+        granted = [scope.value for scope in result.scopes or () if scope is not None]
+        try:
+            return make_user_token(access, result.refresh_token, self.skew, granted)
+        except ResponseDecodeError as exc:
+            exc.operation = operation
+            raise
+
+
+def token_step_failed(error: FluzError, operation: str, idempotency_key: str | None) -> FluzError:
+    """The error the caller of *operation* gets when its user token could not be
+    obtained: of the token step's class (AuthenticationError when Fluz refused the token
+    request's input, which says nothing about the caller's own), ``request_sent=False``."""
+    cls = AuthenticationError if isinstance(error, ValidationError) else type(error)
+    return converted(
+        error,
+        cls,
+        message=f"{operation} was not sent: its user token could not be obtained: {error.message}",
+        operation=operation,
+        idempotency_key=idempotency_key,
+        request_sent=False,
+    )

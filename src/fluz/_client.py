@@ -2,9 +2,11 @@
 
 The class is a composition of small modules, each owning one concern:
 
+* ``_sending``: the request body and the attempt loop of one call (token, retries,
+  backoff, deadline);
 * ``_transport``: handing one request to httpx (bounded in-flight, bounded body);
 * ``_error_mapping``: judging a response, or its absence, into success or a typed error;
-* ``_auth``: the token store and the one renewal in flight per identity;
+* ``_auth``: the token store, the one renewal in flight per identity, the token source;
 * ``_idempotency``: the keys the client makes and what became of them;
 * ``_options``: per-call options; ``_retry``: the retry policy;
 * ``_reveal``/``_poll``: polling helpers; ``_pagination``: the page iterators.
@@ -22,9 +24,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import json
 import logging
-import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -36,7 +36,6 @@ import httpx
 import pydantic
 from fluz_graphql import Client as _GeneratedClient
 from fluz_graphql.async_base_client import AsyncBaseClient, Response
-from fluz_graphql.base_model import UNSET
 from fluz_graphql.enums import GiftCardStatus, ScopeType
 from fluz_graphql.get_application_users import GetApplicationUsersGetApplicationUsers
 from fluz_graphql.get_gift_cards import GetGiftCardsGetGiftCards
@@ -53,7 +52,6 @@ from fluz_graphql.input_types import (
     TransactionFilterInput,
     UserPurchaseFilterInput,
 )
-from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from . import _constants as C
 from ._auth import (
@@ -62,15 +60,12 @@ from ._auth import (
     TokenInfo,
     TokenManager,
     UserToken,
-    make_user_token,
+    token_step_failed,
 )
 from ._config import ClientConfig, Identity, make_identity, resolve_config
-from ._error_mapping import Context, Success, inspect_response, transport_failure
 from ._errors import (
-    AuthenticationError,
     ConfigurationError,
     FluzError,
-    FluzTimeoutError,
     ResponseDecodeError,
     ValidationError,
     converted,
@@ -81,7 +76,7 @@ from ._operations import OperationInfo, operation_info
 from ._options import CallOptions, call_options, check_options
 from ._pagination import PageMethod, follow_has_next_page, paginate
 from ._poll import ProgressCallback
-from ._redact import Sealed, redact, secret_values
+from ._redact import Sealed
 from ._response import CallRecord, attach_info, current_call
 from ._retry import RetryPolicy
 from ._reveal import (
@@ -92,15 +87,12 @@ from ._reveal import (
     reveal_gift_card,
     wait_for_bulk_order,
 )
-from ._transport import RequestSlots, ResponseTooLarge, post
-from ._validation import validate_variables
+from ._sending import deadline_passed, encode_body, readable, send
+from ._transport import RequestSlots
 
 logger = logging.getLogger("fluz")
 
 T = TypeVar("T")
-
-# The token operations: sent in their own lane of request slots (see RequestSlots).
-_TOKEN_FIELDS = frozenset({"generateUserAccessToken", "refreshUserAccessToken"})
 
 
 class _NotApplicable:
@@ -208,6 +200,11 @@ class FluzClient(_GeneratedClient):
     ws_connection_init_payload = _NotApplicable()
     # False in fluz.oauth's client, which acts with users' OAuth tokens and may have no key.
     _requires_api_key: ClassVar[bool] = True
+    # How to give a user operation its user (fluz.oauth's client says for_oauth_user()).
+    _no_identity_hint: ClassVar[str] = (
+        f"configure user_id and account_id (or {C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), "
+        "or use for_user()"
+    )
 
     def __init__(
         self,
@@ -243,8 +240,6 @@ class FluzClient(_GeneratedClient):
             environment=environment,
             url=url,
         )
-        if config.identity is not None:
-            _check_scopes(config.identity.scopes)
         if http_client is not None and limits is not None:
             raise ConfigurationError("limits apply only when the client creates its own pool")
         try:
@@ -274,10 +269,9 @@ class FluzClient(_GeneratedClient):
         self._timeout = timeout
         self._extra_headers: Mapping[str, str] = {}
         self._raise_on_payload_errors = raise_on_payload_errors
-        self._token_refresh_skew = token_refresh_skew
         # Shared by every view: one record and one renewal in flight per identity.
         self._tokens = TokenManager(token_store)
-        self._token_source = ApiKeyTokenSource()
+        self._token_source = ApiKeyTokenSource(token_refresh_skew)
         self._keys = IdempotencyKeys()
 
     # ------------------------------------------------------------------ lifecycle, views
@@ -377,7 +371,6 @@ class FluzClient(_GeneratedClient):
         if names is None and self._identity is not None:
             names = list(self._identity.scopes)
         identity = make_identity(user_id, account_id, seat_id, names)
-        _check_scopes(identity.scopes)
         view = self._view()
         view._identity = identity
         return view
@@ -447,7 +440,7 @@ class FluzClient(_GeneratedClient):
             op, query, operation_name, variables, call, explicit_key
         )
         if direct:
-            return _readable(response, content.value)
+            return readable(response, content.value)
         return response
 
     async def _execute(
@@ -465,10 +458,10 @@ class FluzClient(_GeneratedClient):
             call.idempotency_key, claimed = self._keys.assign(op.name, variables, explicit_key)
         error: BaseException | None = None
         try:
-            body = self._encode(op, query, operation_name, variables, call)
+            body = encode_body(self, op, query, operation_name, variables, call)
             with anyio.move_on_after(self._deadline):
-                return await self._send(op, body, variables, call)
-            error = self._deadline_passed(op, call)
+                return await send(self, op, body, variables, call)
+            error = deadline_passed(self, op, call)
         except BaseException as exc:
             error = exc
             raise
@@ -476,198 +469,6 @@ class FluzClient(_GeneratedClient):
             if claimed:
                 self._keys.settle(claimed, error)
         raise error
-
-    def _encode(
-        self,
-        op: OperationInfo,
-        query: str,
-        operation_name: str | None,
-        variables: dict[str, Any],
-        call: CallRecord,
-    ) -> Sealed[bytes]:
-        """The request body (sealed: it may hold card numbers), after validation.
-
-        Raises:
-            ValidationError: the variables are knowably invalid or cannot be encoded.
-        """
-        try:
-            validate_variables(op, variables)
-        except ValidationError as exc:
-            exc.operation, exc.idempotency_key = op.name, call.idempotency_key
-            raise
-        try:
-            return Sealed(
-                b"".join(
-                    (
-                        _body_start(query, operation_name),
-                        _VARIABLES_ENCODER.encode(
-                            to_jsonable_python(self._convert_dict_to_json_serializable(variables))
-                        ).encode(),
-                        b"}",
-                    )
-                )
-            )
-        except (ValueError, TypeError, PydanticSerializationError) as exc:
-            problem = redact(str(exc))
-        raise ValidationError(
-            f"variables cannot be encoded: {problem}",
-            rule="encodable",
-            code="CLIENT_VALIDATION",
-            operation=op.name,
-            idempotency_key=call.idempotency_key,
-        )
-
-    def _deadline_passed(self, op: OperationInfo, call: CallRecord) -> FluzTimeoutError:
-        return FluzTimeoutError(
-            f"{op.name} did not complete within its {self._deadline:g} s deadline",
-            code="DEADLINE",
-            request_sent=call.sent,
-            operation=op.name,
-            request_id=call.request_id,
-            idempotency_key=call.idempotency_key,
-        )
-
-    async def _send(
-        self, op: OperationInfo, body: Sealed[bytes], variables: dict[str, Any], call: CallRecord
-    ) -> tuple[httpx.Response, Sealed[bytes]]:
-        """Send *body* until it succeeds, a failure is final or retries run out.
-
-        Secrets (the Authorization value, the body, the response) are held in
-        :class:`Sealed` objects here, so a traceback rendered with its locals shows none.
-        """
-        # Retrying repeats the request: harmless for reads and for keyed mutations only.
-        may_repeat = op.retry_safe_without_key or call.idempotency_key is not None
-        identity = None if op.uses_basic_auth else self._require_identity(op, call)
-        token_lane = bool(op.root_fields) and all(f in _TOKEN_FIELDS for f in op.root_fields)
-        give_up_at = anyio.current_time() + self._deadline
-        retries = 0
-        replayed = False
-        renewed: UserToken | None = None  # the token renewed after a rejection, for the replay
-        debug = logger.isEnabledFor(logging.DEBUG)
-        self._lifecycle.used = True
-        while True:
-            call.attempts += 1
-            call.request_id = None
-            token = None
-            if identity is None:
-                if not self._config.api_key:  # an OAuth client built without one
-                    raise ConfigurationError(
-                        f"{op.name} needs the app's API key: pass api_key=... or set "
-                        f"{C.ENV_API_KEY}",
-                        operation=op.name,
-                    )
-                authorization = self._basic
-            else:
-                token = renewed or await self._user_token(identity, op, call)
-                authorization = Sealed(f"Bearer {token.access_token}")
-            ctx = Context(
-                op.name,
-                call.idempotency_key,
-                functools.partial(self._secrets, token, variables),
-            )
-            started = time.perf_counter()
-            sent_at = time.monotonic()
-            call.sent = True
-            try:
-                response, content = await post(
-                    self._http,
-                    self.url,
-                    content=body,
-                    headers=self._headers(authorization),
-                    slots=self._slots,
-                    max_bytes=C.MAX_RESPONSE_BYTES,
-                    timeout=self._timeout,
-                    token_lane=token_lane,
-                )
-            except httpx.RequestError as exc:
-                failure = transport_failure(exc, ctx)
-                retry_allowed = may_repeat or not getattr(failure.error, "request_sent", True)
-            except ResponseTooLarge as exc:
-                # Not retried: the same request would get the same answer.
-                error = ResponseDecodeError(
-                    f"{exc}: not read further",
-                    code="RESPONSE_TOO_LARGE",
-                    operation=op.name,
-                    idempotency_key=call.idempotency_key,
-                    status_code=exc.status_code,
-                )
-                raise error from None
-            else:
-                outcome = inspect_response(
-                    response,
-                    content.value,
-                    ctx,
-                    raise_on_payload_errors=self._raise_on_payload_errors,
-                )
-                call.request_id = (
-                    outcome.request_id
-                    if isinstance(outcome, Success)
-                    else (outcome.error.request_id)
-                )
-                if debug:
-                    logger.debug(
-                        "fluz %s attempt %d: HTTP %d in %.1f ms, request_id=%s",
-                        op.name,
-                        call.attempts,
-                        response.status_code,
-                        (time.perf_counter() - started) * 1000,
-                        call.request_id,
-                    )
-                if isinstance(outcome, Success):
-                    call.response = response
-                    call.payload = outcome.payload
-                    return response, content
-                failure = outcome
-                if failure.token_rejected and token is not None and not replayed:
-                    # The request was refused before being processed: replaying is safe.
-                    assert identity is not None
-                    replayed = True
-                    logger.debug(
-                        "fluz %s: user token rejected (%s), renewing and replaying once; "
-                        "request_id=%s",
-                        op.name,
-                        failure.error.code or failure.error.status_code,
-                        call.request_id,
-                    )
-                    renewed = await self._user_token(identity, op, call, token, sent_at)
-                    continue
-                retry_allowed = may_repeat
-            retries += 1
-            delay = (
-                self._retry.delay(retries, failure.retry_after)
-                if failure.retryable and retry_allowed
-                else None
-            )
-            if delay is None or anyio.current_time() + delay >= give_up_at:
-                # No retry, or none that could finish before the deadline: the real
-                # failure says more than a timeout would.
-                raise failure.error
-            logger.debug(
-                "fluz %s: retry %d of %d in %.2fs after %s; request_id=%s",
-                op.name,
-                retries,
-                self._retry.max_retries,
-                delay,
-                _describe(failure.error),
-                call.request_id,
-            )
-            await anyio.sleep(delay)
-
-    def _headers(self, authorization: Sealed[str]) -> Sealed[dict[str, str]]:
-        return Sealed(
-            {
-                **self._extra_headers,
-                "Authorization": authorization.value,
-                "Content-Type": "application/json",
-            }
-        )
-
-    def _secrets(self, token: UserToken | None, variables: dict[str, Any]) -> list[str]:
-        """Values to mask wherever they would appear in an error message."""
-        secrets = [self._config.api_key, *secret_values(variables)]
-        if token is not None:
-            secrets += [token.access_token, token.refresh_token or ""]
-        return secrets
 
     def get_data(self, response: Response) -> dict[str, Any]:
         """The ``data`` object of a response returned by :meth:`execute`."""
@@ -678,20 +479,6 @@ class FluzClient(_GeneratedClient):
                 return data
         # A response of a direct execute() call (read in full), from any task.
         return super().get_data(response)
-
-    def _require_identity(self, op: OperationInfo, call: CallRecord) -> Identity:
-        if self._identity is None:
-            error = ConfigurationError(
-                f"{op.name} needs a user token: configure user_id and account_id (or "
-                f"{C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), or use for_user()",
-                operation=op.name,
-                idempotency_key=call.idempotency_key,
-            )
-            error.request_sent = False
-            raise error
-        return self._identity
-
-    # ------------------------------------------------------------------ tokens
 
     async def _user_token(
         self,
@@ -720,35 +507,7 @@ class FluzClient(_GeneratedClient):
             failed = exc
         # Raised outside the except block: the token step's own traceback (whose frames
         # hold the refresh token) stays out of this error's context.
-        raise _token_step_failed(failed, op, call) from converted(failed)
-
-    async def _mint_user_token(self, identity: Identity) -> UserToken:
-        result = await self.generate_user_access_token(
-            user_id=uuid.UUID(identity.user_id),
-            account_id=uuid.UUID(identity.account_id),
-            scopes=[ScopeType(s) for s in identity.scopes],
-            seat_id=uuid.UUID(identity.seat_id) if identity.seat_id else UNSET,
-        )
-        return self._token_from_result(result, "GenerateUserAccessToken")
-
-    async def _refresh_user_token(self, refresh_token: str) -> UserToken:
-        result = await self.refresh_user_access_token(refresh_token=refresh_token)
-        return self._token_from_result(result, "RefreshUserAccessToken")
-
-    def _token_from_result(self, result: Any, operation: str) -> UserToken:
-        access = (result.access_token or result.token) if result is not None else None
-        if not access:
-            raise ResponseDecodeError(
-                "token response carries neither accessToken nor token",
-                code="DECODE",
-                operation=operation,
-            )
-        granted = [scope.value for scope in result.scopes or () if scope is not None]
-        try:
-            return make_user_token(access, result.refresh_token, self._token_refresh_skew, granted)
-        except ResponseDecodeError as exc:
-            exc.operation = operation
-            raise
+        raise token_step_failed(failed, op.name, call.idempotency_key) from converted(failed)
 
     async def token_info(self) -> TokenInfo:
         """Describe the user token this client acts with, minting it if there is none yet
@@ -1007,35 +766,6 @@ def _install_operations(cls: type[FluzClient], generated: type) -> None:
 _install_operations(FluzClient, _GeneratedClient)
 
 
-# Variables are encoded per call; the rest of a request body is constant per operation.
-_VARIABLES_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-@functools.lru_cache(maxsize=256)
-def _body_start(query: str, operation_name: str | None) -> bytes:
-    """``{"query":...,"operationName":...,"variables":`` of a request body, encoded once
-    per operation (the query text is most of the body)."""
-    head = _VARIABLES_ENCODER.encode({"query": query, "operationName": operation_name})
-    return head[:-1].encode() + b',"variables":'
-
-
-def _readable(response: httpx.Response, content: bytes) -> httpx.Response:
-    """*response* with its body read, for a caller of execute() (the client streams
-    bodies to cap their size, which leaves the original unreadable)."""
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=content,
-        request=response.request,
-        extensions=response.extensions,
-    )
-
-
 def _deadline_for(
     timeout: httpx.Timeout | float | None, deadline: float | None, fallback: float
 ) -> float:
@@ -1048,26 +778,6 @@ def _deadline_for(
     return fallback
 
 
-def _token_step_failed(error: FluzError, op: OperationInfo, call: CallRecord) -> FluzError:
-    """The error the caller of *op* gets when its user token could not be obtained."""
-    # Fluz refusing the token request's input (AR-0001) says nothing about the caller's
-    # own input: for the caller it is a refusal to authenticate.
-    cls = AuthenticationError if isinstance(error, ValidationError) else type(error)
-    return converted(
-        error,
-        cls,
-        message=f"{op.name} was not sent: its user token could not be obtained: {error.message}",
-        operation=op.name,
-        idempotency_key=call.idempotency_key,
-        request_sent=False,
-    )
-
-
-def _describe(error: FluzError) -> str:
-    detail = error.code or (f"HTTP {error.status_code}" if error.status_code else "")
-    return f"{type(error).__name__}({detail})" if detail else type(error).__name__
-
-
 def _given(**kwargs: Any) -> dict[str, Any]:
     """The keyword arguments that were given (None means "not given": the generated
     methods then leave the variable out)."""
@@ -1078,9 +788,3 @@ def _scope_names(scopes: Iterable[str | ScopeType] | None) -> list[str] | None:
     if scopes is None:
         return None
     return [s.value if isinstance(s, ScopeType) else str(s) for s in scopes]
-
-
-def _check_scopes(scopes: Iterable[str]) -> None:
-    unknown = [s for s in scopes if s not in ScopeType.__members__]
-    if unknown:
-        raise ConfigurationError(f"unknown scope(s): {', '.join(unknown)}")

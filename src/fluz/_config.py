@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from fluz_graphql.enums import ScopeType
+
 from . import _constants as C
 from ._errors import ConfigurationError
 
@@ -62,9 +64,11 @@ def resolve_config(
     ``""``, and app-level operations are refused when called.
 
     Raises:
-        ConfigurationError: naming each missing or invalid setting.
+        ConfigurationError: naming every missing or invalid setting at once (also in its
+            ``problems``), so one run shows everything to fix.
     """
     env = os.environ if env is None else env
+    problems: list[str] = []
 
     def pick(value: str | uuid.UUID | None, var: str) -> str | None:
         if value is not None:
@@ -73,16 +77,15 @@ def resolve_config(
 
     api_key = pick(api_key, C.ENV_API_KEY)
     if not api_key and require_api_key:
-        raise ConfigurationError(
-            f"missing API key: pass api_key=... or set {C.ENV_API_KEY}", code="CONFIG"
-        )
+        problems.append(f"missing API key: pass api_key=... or set {C.ENV_API_KEY}")
+    elif api_key and not (api_key.isascii() and _is_printable_word(api_key)):  # from a file?
+        problems.append("the API key contains whitespace, control or non-ASCII characters")
     api_key = api_key or ""
-    # A newline from a file?
-    if api_key and not (api_key.isascii() and _is_printable_word(api_key)):
-        raise ConfigurationError(
-            "the API key contains whitespace, control or non-ASCII characters", code="CONFIG"
-        )
-    resolved_url, resolved_env = _resolve_url(url, environment, env)
+    resolved_url, resolved_env = "", None
+    try:
+        resolved_url, resolved_env = _resolve_url(url, environment, env)
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
 
     ids = {
         "user_id": pick(user_id, C.ENV_USER_ID),
@@ -91,13 +94,20 @@ def resolve_config(
     }
     identity = None
     if ids["user_id"] or ids["account_id"]:
-        identity = make_identity(ids["user_id"], ids["account_id"], ids["seat_id"], scopes, env=env)
+        try:
+            identity = make_identity(
+                ids["user_id"], ids["account_id"], ids["seat_id"], scopes, env=env
+            )
+        except ConfigurationError as exc:
+            problems.extend(exc.problems)
     elif ids["seat_id"]:
-        raise ConfigurationError(
+        problems.append(
             f"seat_id given without user_id and account_id "
-            f"(set {C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID})",
-            code="CONFIG",
+            f"(set {C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID})"
         )
+    if problems:
+        raise ConfigurationError.of(problems)
+    assert api_key is not None
     return ClientConfig(
         url=resolved_url, environment=resolved_env, api_key=api_key, identity=identity
     )
@@ -111,29 +121,34 @@ def make_identity(
     *,
     env: Mapping[str, str] | None = None,
 ) -> Identity:
-    """Validate one user identity (user and account required, seat optional)."""
+    """Validate one user identity (user and account required, seat optional).
+
+    Raises:
+        ConfigurationError: naming every problem (missing or non-UUID ids, no scopes).
+    """
     env = os.environ if env is None else env
-    missing = [
-        f"{name} (or {var})"
+    problems = [
+        f"missing configuration for user operations: {name} (or {var})"
         for name, var, value in (
             ("user_id", C.ENV_USER_ID, user_id),
             ("account_id", C.ENV_ACCOUNT_ID, account_id),
         )
         if not value
     ]
-    if missing:
-        raise ConfigurationError(
-            "missing configuration for user operations: " + ", ".join(missing), code="CONFIG"
-        )
     for name, value in (("user_id", user_id), ("account_id", account_id), ("seat_id", seat_id)):
         if value and not _is_uuid(value):
-            raise ConfigurationError(f"{name} is not a UUID", code="CONFIG")
+            problems.append(f"{name} is not a UUID")
     if scopes is None:
         raw = env.get(C.ENV_SCOPES)
         scopes = re.split(r"[\s,]+", raw.strip()) if raw else C.DEFAULT_SCOPES
     scope_tuple = tuple(dict.fromkeys(str(getattr(s, "value", s)) for s in scopes if s))
     if not scope_tuple:
-        raise ConfigurationError("scopes must not be empty", code="CONFIG")
+        problems.append("scopes must not be empty")
+    unknown = [scope for scope in scope_tuple if scope not in ScopeType.__members__]
+    if unknown:
+        problems.append(f"unknown scope(s): {', '.join(unknown)}")
+    if problems:
+        raise ConfigurationError.of(problems)
     return Identity(
         user_id=str(user_id),
         account_id=str(account_id),

@@ -130,7 +130,24 @@ def converted(error: FluzError, cls: type[FluzError] | None = None, **changes: A
 
 class ConfigurationError(FluzError, ValueError):
     """The client cannot be built: configuration is missing or unsafe (raised by the
-    constructor, naming what is wrong)."""
+    constructor, naming everything that is wrong; ``problems`` lists them one by one)."""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        found: tuple[str, ...] = self.__dict__.get("_problems") or (self.message,)
+        return found
+
+    @classmethod
+    def of(cls, problems: list[str]) -> ConfigurationError:
+        """One error naming every problem in *problems*."""
+        if len(problems) == 1:
+            error = cls(problems[0], code="CONFIG")
+        else:
+            error = cls(
+                f"{len(problems)} configuration problems: " + "; ".join(problems), code="CONFIG"
+            )
+        error.__dict__["_problems"] = tuple(problems)
+        return error
 
 
 class ValidationError(FluzError, ValueError):

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Self
 import anyio
 
 from .. import _constants as C
-from .._auth import ApiKeyTokenSource, TokenRequester, UserToken
+from .._auth import ApiKeyTokenSource, UserToken
 from .._client import FluzClient
 from .._config import Identity
 from .._errors import ConfigurationError
@@ -49,9 +49,9 @@ class OAuthTokenSource(ApiKeyTokenSource):
     """
 
     def __init__(self, app: OAuthApp, save_tokens: SaveTokens | None, skew: float) -> None:
+        super().__init__(skew)
         self._app = app
         self._save_tokens = save_tokens
-        self._skew = skew
         self._latest: dict[Identity, OAuthTokens] = {}
         self._expired: set[Identity] = set()  # refresh refused: the user must authorize again
         self._replaced: set[Identity] = set()  # new tokens given: drop the cached record
@@ -78,7 +78,7 @@ class OAuthTokenSource(ApiKeyTokenSource):
         self._replaced.discard(identity)
 
     async def renew(
-        self, via: TokenRequester, identity: Identity, current: UserToken | None
+        self, via: FluzClient, identity: Identity, current: UserToken | None
     ) -> UserToken:
         key = identity.user_id
         latest = self._latest.get(identity)
@@ -130,7 +130,7 @@ class OAuthTokenSource(ApiKeyTokenSource):
         return UserToken(
             tokens.access_token,
             tokens.refresh_token,
-            refresh_at=now + remaining - min(self._skew, remaining / 2),
+            refresh_at=now + remaining - min(self.skew, remaining / 2),
             scopes=tokens.scopes,
             expires_at=tokens.access_token_expires_at,
             obtained_at=now,
@@ -174,6 +174,7 @@ class OAuthFluzClient(FluzClient):
     """
 
     _requires_api_key: ClassVar[bool] = False
+    _no_identity_hint: ClassVar[str] = "call it on client.for_oauth_user(key, tokens)"
 
     def __init__(
         self,
@@ -240,15 +241,6 @@ class OAuthFluzClient(FluzClient):
             # cached record belongs to the old grant.
             await self._tokens.forget(identity)
         return await super()._user_token(identity, op, call, rejected, sent_at)
-
-    def _require_identity(self, op: OperationInfo, call: CallRecord) -> Identity:
-        if self._identity is None:
-            raise ConfigurationError(
-                f"{op.name} acts for a user: call it on client.for_oauth_user(key, tokens)",
-                operation=op.name,
-                idempotency_key=call.idempotency_key,
-            )
-        return self._identity
 
     def __repr__(self) -> str:
         who = f", user={self._identity.user_id!r}" if self._identity else ""
