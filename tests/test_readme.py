@@ -62,6 +62,9 @@ def sandbox_environ(fluz_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FLUZ_API_KEY", fluz_sandbox.api_key)
     monkeypatch.setenv("FLUZ_USER_ID", fluz_sandbox.user_id)
     monkeypatch.setenv("FLUZ_ACCOUNT_ID", fluz_sandbox.account_id)
+    monkeypatch.setenv("FLUZ_OAUTH_URL", fluz_sandbox.base_url)
+    monkeypatch.setenv("FLUZ_OAUTH_CLIENT_ID", fluz_sandbox.credentials.oauth_client_id)
+    monkeypatch.setenv("FLUZ_OAUTH_APP_SECRET", fluz_sandbox.credentials.oauth_app_secret)
     for name in ("FLUZ_ENVIRONMENT", "FLUZ_SEAT_ID", "FLUZ_SCOPES"):
         monkeypatch.delenv(name, raising=False)
 

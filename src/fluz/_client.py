@@ -29,7 +29,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 import anyio
 import httpx
@@ -199,6 +199,13 @@ class FluzClient(_GeneratedClient):
     ws_headers = _NotApplicable()
     ws_origin = _NotApplicable()
     ws_connection_init_payload = _NotApplicable()
+    # False in fluz.oauth's client, which acts with users' OAuth tokens and may have no key.
+    _requires_api_key: ClassVar[bool] = True
+    # How to give a user operation its user (fluz.oauth's client says for_oauth_user()).
+    _no_identity_hint: ClassVar[str] = (
+        f"configure user_id and account_id (or {C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), "
+        "or use for_user()"
+    )
 
     def __init__(
         self,
@@ -225,6 +232,7 @@ class FluzClient(_GeneratedClient):
         self._lifecycle = _Lifecycle()
         self._owns_http_client = False  # until the pool exists (see __del__)
         config = resolve_config(
+            require_api_key=self._requires_api_key,
             api_key=api_key,
             user_id=user_id,
             account_id=account_id,

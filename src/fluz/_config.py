@@ -57,8 +57,11 @@ def resolve_config(
     environment: str | None,
     url: str | None,
     env: Mapping[str, str] | None = None,
+    require_api_key: bool = True,
 ) -> ClientConfig:
     """Arguments win over environment variables; ``url`` wins over ``environment``.
+    Without *require_api_key* (a client acting with OAuth tokens) a missing API key is
+    ``""``, and app-level operations are refused when called.
 
     Raises:
         ConfigurationError: naming every missing or invalid setting at once (also in its
@@ -73,10 +76,11 @@ def resolve_config(
         return env.get(var) or None
 
     api_key = pick(api_key, C.ENV_API_KEY)
-    if not api_key:
+    if not api_key and require_api_key:
         problems.append(f"missing API key: pass api_key=... or set {C.ENV_API_KEY}")
-    elif not (api_key.isascii() and _is_printable_word(api_key)):  # a newline from a file?
+    elif api_key and not (api_key.isascii() and _is_printable_word(api_key)):  # from a file?
         problems.append("the API key contains whitespace, control or non-ASCII characters")
+    api_key = api_key or ""
     resolved_url, resolved_env = "", None
     try:
         resolved_url, resolved_env = _resolve_url(url, environment, env)

@@ -145,3 +145,40 @@ WEBHOOK_HANDLER_TIMEOUT: Final = 25.0
 WEBHOOK_DEDUP_TTL: Final = 24 * 3600.0
 WEBHOOK_CLAIM_TTL: Final = WEBHOOK_HANDLER_TIMEOUT + 35.0
 WEBHOOK_DEDUP_MAX_EVENTS: Final = 100_000  # ~25 MiB for UUID ids (tests/bench_webhooks.py)
+
+# --------------------------------------------------------------------------- OAuth (fluz.oauth)
+# Where the user consents. The staging host comes from the older "Client facing OAuth
+# grant flow" page; the production one from the newer grant page.
+OAUTH_AUTHORIZE_URLS: Final[dict[str, str]] = {
+    "production": "https://fluz.app/authorize",
+    "staging": "https://uni.staging.fluzapp.com/authorize",
+}
+# DECISION (webhooks-oauth.md §4.3/§4.4): the token endpoints are https://fluz.app/token/*.
+# The curl samples say http://, but they carry the app secret: plain http is refused
+# except to loopback (the sandbox). No staging token host is documented anywhere; we
+# assume the staging authorize host serves them too (override with base_url=).
+OAUTH_BASE_URLS: Final[dict[str, str]] = {
+    "production": "https://fluz.app",
+    "staging": "https://uni.staging.fluzapp.com",
+}
+OAUTH_AUTHORIZE_PATH: Final = "/authorize"
+OAUTH_EXCHANGE_PATH: Final = "/token/exchange"
+OAUTH_REFRESH_PATH: Final = "/token/refresh"
+ENV_OAUTH_CLIENT_ID: Final = "FLUZ_OAUTH_CLIENT_ID"
+ENV_OAUTH_APP_SECRET: Final = "FLUZ_OAUTH_APP_SECRET"  # noqa: S105 (a variable name)
+ENV_OAUTH_URL: Final = "FLUZ_OAUTH_URL"  # base URL of /authorize and /token/* (the sandbox)
+OAUTH_STATE_BYTES: Final = 32  # entropy of a generated `state` (256 bits)
+# Used only when a token response carries neither accessTokenExpiresAt nor a JWT `exp`:
+# the documented OAuth access-token lifetime (/docs/using-oauth and the sample: 10 min).
+OAUTH_ACCESS_TOKEN_LIFETIME: Final = 600.0
+# Token endpoint bodies are a few hundred bytes; anything past this is not Fluz.
+OAUTH_MAX_RESPONSE_BYTES: Final = 64 * 2**10
+# Retries of a token request that certainly never left (connect errors). Nothing else is
+# retried: a code is single-use, and a refresh that reached Fluz may have rotated the
+# refresh token, so repeating either could turn a transient failure into a lost grant.
+OAUTH_MAX_RETRIES: Final = 2
+
+# --------------------------------------------------------------------------- widget patToken
+# Lifetime of a signed pre-approved transaction token: the user confirms in the widget
+# right after the page asks for it, so minutes are plenty and a leaked token dies soon.
+PAT_TOKEN_LIFETIME: Final = 300.0

@@ -126,6 +126,13 @@ async def send(
         call.request_id = None
         token = None
         if identity is None:
+            if not client._config.api_key:  # an OAuth client built without one
+                no_key = ConfigurationError(
+                    f"{op.name} needs the app's API key: pass api_key=... or set {C.ENV_API_KEY}",
+                    operation=op.name,
+                )
+                no_key.request_sent = False
+                raise no_key
             authorization = client._basic
         else:
             token = renewed or await client._user_token(identity, op, call)
@@ -242,8 +249,7 @@ def _secrets(client: FluzClient, token: UserToken | None, variables: dict[str, A
 def _require_identity(client: FluzClient, op: OperationInfo, call: CallRecord) -> Identity:
     if client._identity is None:
         error = ConfigurationError(
-            f"{op.name} needs a user token: configure user_id and account_id (or "
-            f"{C.ENV_USER_ID} and {C.ENV_ACCOUNT_ID}), or use for_user()",
+            f"{op.name} needs a user token: {client._no_identity_hint}",
             operation=op.name,
             idempotency_key=call.idempotency_key,
         )

@@ -15,6 +15,7 @@ from .._client import FluzClient
 from .._errors import FluzError
 from ._commands import COMMANDS
 from ._exit import ExitCode, exit_code_for
+from ._oauth import run_oauth
 from ._output import Console, write_error, write_result
 from ._parser import build_parser
 
@@ -52,6 +53,8 @@ def run(argv: Sequence[str] | None = None, *, backend: str = "asyncio") -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
+    if args.command == "oauth":
+        return run_oauth(args, backend=backend)
     try:
         return anyio.run(functools.partial(_run_command, args), backend=backend)
     except FluzError as exc:
@@ -142,5 +145,8 @@ def sandbox_exports(server: Any) -> str:
         "FLUZ_ACCOUNT_ID": server.account_id,
         "FLUZ_SEAT_ID": server.seat_id,
         "FLUZ_WEBHOOK_SECRET": server.webhook_secret,
+        "FLUZ_OAUTH_URL": server.base_url,
+        "FLUZ_OAUTH_CLIENT_ID": server.credentials.oauth_client_id,
+        "FLUZ_OAUTH_APP_SECRET": server.credentials.oauth_app_secret,
     }
     return "\n".join(f"  export {name}={shlex.quote(value)}" for name, value in values.items())

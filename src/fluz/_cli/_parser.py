@@ -13,6 +13,7 @@ from fluz_graphql.money import MoneyError, parse_money
 
 from .. import _constants as C
 from ._exit import EXIT_CODES_HELP
+from ._oauth import add_parser as add_oauth_parser
 
 CONFIGURATION_HELP = f"""\
 configuration:
@@ -38,6 +39,7 @@ SUBCOMMANDS = {
     "purchases": "list purchases, page by page",
     "wallet": "show balances, spend accounts and funding sources",
     "webhooks": "listen for, verify, sign, send and trigger webhooks (`fluz webhooks --help`)",
+    "oauth": "OAuth apps: authorization URL, code exchange, token refresh (fluz oauth --help)",
 }
 
 
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_paging_options(command("purchases"))
     command("wallet")
+    add_oauth_parser(commands)  # its own options: an OAuth app needs no API key
     return parser
 
 

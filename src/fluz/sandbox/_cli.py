@@ -202,6 +202,7 @@ def announce(server: SandboxServer) -> None:
         f"  user id      {c.user_id}",
         f"  account id   {c.account_id}",
         f"  seat id      {c.seat_id}",
+        f"  OAuth client {c.oauth_client_id}  (app secret {c.oauth_app_secret})",
         f"  bank card    {seeds.bank_card_id}",
         f"  bank account {seeds.bank_account_id}",
         f"  webhooks     {', '.join(server.options.webhook_urls) or 'none (--webhook-url)'}",

@@ -75,6 +75,15 @@ DEFAULT_WEBHOOK_TIMEOUT = 30.0
 DEFAULT_WEBHOOK_RETRIES = 5
 DEFAULT_WEBHOOK_BACKOFF = 1.0
 
+# OAuth apps (sandbox _oauth.py). Codes live 300 s (the Node oauth2-server default, whose
+# token model Fluz's responses match); access tokens 10 min (docs). DECISION (docs §4.6):
+# refresh tokens 31 days as the newer pages' sample timestamps imply, not the older
+# draft's 60 days. Redirect URIs match ignoring the port on loopback hosts (RFC 8252 §7.3).
+DEFAULT_OAUTH_CODE_TTL = 300.0
+DEFAULT_OAUTH_ACCESS_TOKEN_TTL = 600.0
+DEFAULT_OAUTH_REFRESH_TOKEN_TTL = 31 * 24 * 3600.0
+DEFAULT_OAUTH_REDIRECT_URIS = ("http://127.0.0.1/oauth/callback", "http://localhost/oauth/callback")
+
 
 def _require_number(name: str, value: Any) -> None:
     """ValueError naming ``name`` unless ``value`` is an int or float (bool is not)."""
@@ -210,6 +219,13 @@ class SandboxOptions:
     ``webhook_timeout`` s, failures are retried ``webhook_retries`` times after
     ``webhook_backoff`` s, doubling. Faults: ``webhook_delay`` s before the first attempt,
     ``webhook_duplicate_rate`` of events sent twice, ``webhook_reorder`` swaps pairs.
+
+    OAuth (``/authorize``, ``/token/exchange``, ``/token/refresh``): codes live
+    ``oauth_code_ttl`` seconds and are single-use; access and refresh tokens live
+    ``oauth_access_token_ttl`` / ``oauth_refresh_token_ttl``; ``oauth_rotate_refresh_tokens``
+    issues a new refresh token on every refresh and revokes the old one; ``oauth_deny`` makes
+    the consent step refuse (``error=access_denied``); ``oauth_redirect_uris`` are the
+    registered redirect URIs.
     """
 
     seed: int = DEFAULT_SEED
@@ -230,11 +246,26 @@ class SandboxOptions:
     webhook_delay: float = 0.0
     webhook_duplicate_rate: float = 0.0
     webhook_reorder: bool = False
+    oauth_code_ttl: float = DEFAULT_OAUTH_CODE_TTL
+    oauth_access_token_ttl: float = DEFAULT_OAUTH_ACCESS_TOKEN_TTL
+    oauth_refresh_token_ttl: float = DEFAULT_OAUTH_REFRESH_TOKEN_TTL
+    oauth_rotate_refresh_tokens: bool = True
+    oauth_deny: bool = False
+    oauth_redirect_uris: tuple[str, ...] = DEFAULT_OAUTH_REDIRECT_URIS
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "oauth_redirect_uris", tuple(self.oauth_redirect_uris))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError("seed must be an integer")
-        for name in ("token_ttl", "reveal_delay", "reveal_jitter", "issuer_delay"):
+        for name in (
+            "token_ttl",
+            "reveal_delay",
+            "reveal_jitter",
+            "issuer_delay",
+            "oauth_code_ttl",
+            "oauth_access_token_ttl",
+            "oauth_refresh_token_ttl",
+        ):
             _require_number(name, getattr(self, name))
         if not isinstance(self.reveal_delay_by_merchant, Mapping):
             raise ValueError("reveal_delay_by_merchant must map merchant slugs to seconds")
@@ -247,6 +278,9 @@ class SandboxOptions:
         if not isinstance(self.canary_prefix, str):
             raise ValueError("canary_prefix must be a string")
         durations = (
+            self.oauth_code_ttl,
+            self.oauth_access_token_ttl,
+            self.oauth_refresh_token_ttl,
             self.token_ttl,
             self.reveal_delay,
             self.reveal_jitter,

@@ -25,6 +25,7 @@ from ._config import MAX_CLOCK_OFFSET, RUNTIME_OPTIONS, Faults, SandboxOptions
 from ._errors import INVALID_CREDENTIALS, INVALID_USER_ACCESS, SERVER_ERROR, SandboxError
 from ._faults import FaultInjector, FaultPlan
 from ._idempotency import IdempotencyStore
+from ._oauth import OAuthProvider
 from ._seed import build_state
 from ._state import Account, Clock, Counters, Merchant, SandboxState
 from ._types import AccountBalances, SandboxCounters, SandboxCredentials, SeedData
@@ -65,6 +66,7 @@ class Sandbox:
         self.clock.offset = 0.0
         self.state: SandboxState = build_state(options.seed, self.clock)
         self.counters = Counters()
+        self.oauth = OAuthProvider(options.seed)  # OAuth codes and grants are forgotten too
         self.idempotency.clear()
         self.faults.configure(options.faults, options.seed)
         self.webhooks.reset()
@@ -157,6 +159,8 @@ class Sandbox:
             user_id=ids["user_id"],
             account_id=ids["account_id"],
             seat_id=ids["seat_id"],
+            oauth_client_id=self.oauth.client_id,
+            oauth_app_secret=self.oauth.app_secret,
         )
 
     def seed_data(self) -> SeedData:
@@ -174,6 +178,9 @@ class Sandbox:
             purchases=c.purchases,
             reveal_polls=dict(c.reveal_polls),
             reveal_poll_times={card: tuple(t) for card, t in c.reveal_poll_times.items()},
+            oauth_authorizations=c.oauth_authorizations,
+            oauth_exchanges=c.oauth_exchanges,
+            oauth_refreshes=c.oauth_refreshes,
         )
 
     def balances(self, account_id: str | None = None) -> AccountBalances:

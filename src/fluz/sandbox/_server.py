@@ -29,6 +29,7 @@ from ._errors import (
     VALIDATION_FAILED,
     SandboxError,
 )
+from ._oauth import OAUTH_PATHS, OAuthApi
 from ._schema import executable_schema
 
 logger = logging.getLogger("fluz.sandbox")
@@ -207,6 +208,7 @@ class SandboxApp:
         self.sandbox = sandbox
         self.schema = executable_schema()
         self.admin = AdminApi(sandbox)
+        self.oauth = OAuthApi(sandbox)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no lifespan or websocket work to do
@@ -216,6 +218,8 @@ class SandboxApp:
             await self._graphql(scope, receive, send)
         elif path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/"):
             await self.admin(scope, receive, send)
+        elif path in OAUTH_PATHS:  # /authorize, /token/exchange, /token/refresh
+            await self.oauth(scope, receive, send)
         else:
             reply = error_reply(
                 404, INVALID_INPUT, f"Not found; the GraphQL endpoint is {GRAPHQL_PATH}"

@@ -541,6 +541,9 @@ class Counters:
     reveal_poll_times: defaultdict[str, list[float]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    oauth_authorizations: int = 0  # codes issued by /authorize
+    oauth_exchanges: int = 0  # successful /token/exchange
+    oauth_refreshes: int = 0  # successful /token/refresh
 
 
 @dataclass

@@ -20,6 +20,8 @@ class SandboxCredentials:
     user_id: str
     account_id: str
     seat_id: str
+    oauth_client_id: str = ""  # the app's OAuth client id (/authorize, /token/*)
+    oauth_app_secret: str = field(default="", repr=False)  # Basic base64(client_id:secret)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class SandboxCounters:
     purchases: int
     reveal_polls: Mapping[str, int]
     reveal_poll_times: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    oauth_authorizations: int = 0  # OAuth codes issued by /authorize
+    oauth_exchanges: int = 0  # successful /token/exchange calls
+    oauth_refreshes: int = 0  # successful /token/refresh calls
 
     @property
     def total_reveal_polls(self) -> int:
