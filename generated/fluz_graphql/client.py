@@ -1123,6 +1123,7 @@ class Client(AsyncBaseClient):
         GraphQL: ``mutation RegisterUser`` (``registerUser``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: MANAGE_SUBUSERS.
         Docs: https://docs.fluz.app/docs/user-registration.
 
         Args:
@@ -1699,6 +1700,7 @@ class Client(AsyncBaseClient):
         GraphQL: ``query GetReferralUrl`` (``getReferralUrl``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: LIST_OFFERS.
         Docs: https://docs.fluz.app/docs/formatting-referral-links.
 
         Args:
@@ -2913,6 +2915,7 @@ class Client(AsyncBaseClient):
         GraphQL: ``mutation UpdateTransactionMetadata`` (``updateTransactionMetadata``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: LIST_PAYMENT, LIST_PURCHASES.
         Docs: https://docs.fluz.app/docs/annotate-a-transaction-memo-category-attachment.
 
         Args:
@@ -3070,6 +3073,7 @@ class Client(AsyncBaseClient):
         GraphQL: ``mutation TransferInternalBalance`` (``transferInternalBalance``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: MAKE_DEPOSIT, MAKE_WITHDRAW.
         Docs: https://docs.fluz.app/docs/transfer-funds-internally.
 
         Args:
@@ -3343,6 +3347,7 @@ class Client(AsyncBaseClient):
         (``getVirtualCardBulkOrderStatus``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
         Docs: https://docs.fluz.app/docs/check-bulk-creation-order-status.
 
         Args:
@@ -4031,6 +4036,7 @@ class Client(AsyncBaseClient):
         GraphQL: ``query GetUserAddresses`` (``getUserAddresses``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: CREATE_VIRTUALCARD.
         Docs: https://docs.fluz.app/docs/bank-cards.
 
         Returns:
@@ -4085,6 +4091,7 @@ class Client(AsyncBaseClient):
         GraphQL: ``query GetMccList`` (``getMccList``).
         Auth: Bearer, a user access token (FluzClient mints it for the configured user and
         renews it before it expires).
+        Scopes: MAKE_DEPOSIT.
         Docs: https://docs.fluz.app/docs/deposit-funds.
 
         Returns:

@@ -591,12 +591,15 @@ class FluzClient(_GeneratedClient):
         """Buy a gift card, then :meth:`reveal_gift_card` it (the keyword arguments are
         the reveal's).
 
-        The purchase carries an idempotency key as usual. If anything fails after the
-        purchase went through — the reveal, or a purchase response without its gift
-        card — the raised error has ``purchase`` set to the completed purchase: do not
-        buy again, reveal (or look up) that card later.
+        The purchase carries an idempotency key as usual. If the reveal fails after the
+        purchase went through, the raised error has ``purchase`` set to the completed
+        purchase: do not buy again, reveal (or look up) that card later. A purchase
+        response without its gift card (which the client requires) raises
+        :class:`ResponseDecodeError` with the purchase's ids in ``ids`` and the idempotency
+        key: the card was bought, reconcile rather than buy again.
 
         Raises:
+            ResponseDecodeError: the purchase response lacked a required field (``ids``).
             FluzError: from the purchase, or after it (with ``purchase`` set).
         """
         settings = PollSettings(initial_delay, multiplier, max_delay, timeout, jitter)

@@ -13,7 +13,7 @@ from fluz_graphql.input_types import GetVirtualCardBulkOrderStatusInput, Purchas
 from fluz_graphql.purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
 
 from . import _constants as C
-from ._errors import FluzError, ResponseDecodeError, RevealTimeoutError, ValidationError
+from ._errors import FluzError, RevealTimeoutError, ValidationError
 from ._poll import Backoff, ProgressCallback, poll_until
 from ._redact import mask
 
@@ -101,20 +101,6 @@ async def purchase_and_reveal(
 ) -> PurchasedGiftCard:
     """See :meth:`FluzClient.purchase_and_reveal`."""
     purchase = await client.purchase_gift_card(input=request)
-    if purchase is None or purchase.gift_card is None or not purchase.gift_card.gift_card_id:
-        # Charged (the purchase succeeded) but nothing to reveal: never let the caller
-        # think it failed and buy again.
-        error = ResponseDecodeError(
-            "the purchase succeeded but its response carries no giftCard.giftCardId: do not "
-            "buy again; find the card with get_gift_cards() or get_user_purchases()",
-            code="DECODE",
-            operation="PurchaseGiftCard",
-            idempotency_key=None
-            if request.idempotency_key is None
-            else str(request.idempotency_key),
-        )
-        error.purchase = purchase
-        raise error
     try:
         details = await reveal_gift_card(
             client, purchase.gift_card.gift_card_id, settings, on_progress

@@ -181,3 +181,14 @@ def purchase(gift_card_index: int = 0) -> dict[str, Any]:
         "giftCard": gift_card(gift_card_index),
         "virtualCard": None,
     }
+
+
+def wallet() -> dict[str, Any]:
+    """The smallest getWallet the client accepts (every field it does not require null)."""
+    return {
+        "blockedPaymentTypes": None,
+        "bankCards": None,
+        "bankAccounts": None,
+        "paypalAccounts": None,
+        "balances": None,
+    }

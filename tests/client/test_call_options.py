@@ -16,11 +16,11 @@ from fluz import CallOptions, FluzClient, FluzTimeoutError, ServerError, Validat
 from fluz._response import current_call
 from fluz.sandbox import Faults, SandboxServer
 
-from .fakes import ACCOUNT_ID, API_KEY, USER_ID, FakeFluz, gql, gql_error, make_jwt
+from .fakes import ACCOUNT_ID, API_KEY, USER_ID, FakeFluz, gql, gql_error, make_jwt, wallet
 
 pytestmark = pytest.mark.anyio
 
-WALLET = gql({"getWallet": None})
+WALLET = gql({"getWallet": wallet()})
 
 
 # ------------------------------------------------------------------ typed options

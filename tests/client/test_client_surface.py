@@ -16,7 +16,7 @@ from fluz import FluzClient
 from fluz._client import _install_operations
 from fluz._transport import RequestSlots
 
-from .fakes import ACCOUNT_ID, API_KEY, URL, USER_ID, FakeFluz, gql, make_jwt
+from .fakes import ACCOUNT_ID, API_KEY, URL, USER_ID, FakeFluz, gql, make_jwt, wallet
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +37,7 @@ def test_every_hand_written_helper_survived_the_wrapping() -> None:
 
 
 async def test_an_unclosed_client_that_was_used_warns() -> None:
-    fake = FakeFluz().on("GetWallet", gql({"getWallet": None}))
+    fake = FakeFluz().on("GetWallet", gql({"getWallet": wallet()}))
     client = FluzClient(
         api_key=API_KEY,
         user_id=USER_ID,
@@ -59,7 +59,7 @@ async def test_an_unclosed_client_that_was_used_warns() -> None:
 
 
 async def test_a_closed_client_and_its_views_do_not_warn() -> None:
-    fake = FakeFluz().on("GetWallet", gql({"getWallet": None}))
+    fake = FakeFluz().on("GetWallet", gql({"getWallet": wallet()}))
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
         async with FluzClient(
@@ -89,7 +89,7 @@ async def test_token_renewals_do_not_queue_behind_the_calls_waiting_for_them() -
             token = {"token": None, "accessToken": make_jwt(), "refreshToken": None, "scopes": []}
             return gql({"generateUserAccessToken": token})
         await release.wait()
-        return gql({"getWallet": None})
+        return gql({"getWallet": wallet()})
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     async with FluzClient(
