@@ -349,6 +349,20 @@ def test_a_purchase_whose_answer_was_lost_can_be_retried_with_the_printed_key(
     assert retried["purchase"]["purchaseAmount"] == 5.0
 
 
+@pytest.mark.fluz_sandbox(
+    faults=Faults(unavailable_rate=1.0, operations=frozenset({"generateUserAccessToken"}))
+)
+def test_a_purchase_that_was_never_sent_prints_no_retry_hint(
+    cli: Cli, sandbox: SandboxServer
+) -> None:
+    # The token step failed (503 after its retries): the purchase never left, so there is
+    # nothing to reconcile and no "may have gone through" advice.
+    assert cli("purchase", "amazon", "5", "--max-retries", "0") == ExitCode.API_ERROR
+    assert sandbox.counters().purchases == 0
+    assert "may have gone through" not in cli.err
+    assert "was not sent" in cli.err
+
+
 # ---------------------------------------------------------------------------- processes
 
 

@@ -114,8 +114,6 @@ async def purchase(fluz: FluzClient, args: argparse.Namespace, console: Console)
                 + _retry_command(args, key)
             )
         raise
-    if bought is None:
-        raise ResponseDecodeError("purchaseGiftCard returned null", operation="PurchaseGiftCard")
     card = bought.gift_card
     info = response_info(bought)
     funding = (
@@ -356,10 +354,11 @@ def _retry_command(args: argparse.Namespace, key: uuid.UUID) -> str:
 
 
 def _outcome_unknown(error: FluzError) -> bool:
-    """True when a mutation may have been applied although it raised."""
-    if isinstance(error, TransportError):
-        return error.request_sent
-    return isinstance(error, ServerError)
+    """True when a mutation may have been applied although it raised: it may have reached
+    Fluz, and no answer said what happened (a lost answer, a 5xx, an unreadable response)."""
+    if error.request_sent is False:  # e.g. the token step failed: never sent
+        return False
+    return isinstance(error, TransportError | ServerError | ResponseDecodeError)
 
 
 async def _take(items: AsyncIterator[T], limit: int) -> tuple[list[T], bool]:
