@@ -16,10 +16,8 @@ from fluz_graphql.input_types import GetOfferQuoteInput, PurchaseGiftCardInput
 from .._client import FluzClient
 from .._errors import (
     FluzError,
-    ResponseDecodeError,
-    ServerError,
-    TransportError,
 )
+from .._idempotency import outcome_unknown
 from .._response import response_info
 from .._reveal import GiftCardDetails
 from ._output import Console, Result, RevealProgress, dump, fields, masked, money, table
@@ -107,7 +105,7 @@ async def purchase(fluz: FluzClient, args: argparse.Namespace, console: Console)
     try:
         bought = await fluz.purchase_gift_card(input=request)
     except FluzError as exc:
-        if _outcome_unknown(exc):
+        if outcome_unknown(exc):
             exc.add_note(
                 "the purchase may have gone through. Retry with the same key, which Fluz "
                 "processes only once (and the same connection options): "
@@ -351,14 +349,6 @@ def _retry_command(args: argparse.Namespace, key: uuid.UUID) -> str:
         if value is not None:
             argv += [flag, str(value)]
     return shlex.join([*argv, "--idempotency-key", str(key)])
-
-
-def _outcome_unknown(error: FluzError) -> bool:
-    """True when a mutation may have been applied although it raised: it may have reached
-    Fluz, and no answer said what happened (a lost answer, a 5xx, an unreadable response)."""
-    if error.request_sent is False:  # e.g. the token step failed: never sent
-        return False
-    return isinstance(error, TransportError | ServerError | ResponseDecodeError)
 
 
 async def _take(items: AsyncIterator[T], limit: int) -> tuple[list[T], bool]:
