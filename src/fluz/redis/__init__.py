@@ -13,7 +13,8 @@ redis-py's client is asyncio-only, so these stores are too (under trio they rais
 
 from __future__ import annotations
 
+from ._catalog import RedisCatalogStore
 from ._events import RedisEventStore
 from ._tokens import RedisTokenStore
 
-__all__ = ["RedisEventStore", "RedisTokenStore"]
+__all__ = ["RedisCatalogStore", "RedisEventStore", "RedisTokenStore"]
