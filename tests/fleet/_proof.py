@@ -17,11 +17,26 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from fluz.sandbox import SandboxServer
+from fluz.sandbox import SandboxCounters
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class SandboxServer(Protocol):
+    """What the proofs use of a sandbox: in-process (pytest) or remote (make soak)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    def configure(self, **changes: Any) -> None: ...
+    def counters(self) -> SandboxCounters: ...
 
 
 def _settings(sandbox: SandboxServer, redis_url: str, **more: Any) -> dict[str, Any]:

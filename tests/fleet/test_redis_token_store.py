@@ -215,3 +215,39 @@ def test_the_stores_repr_shows_no_secret(redis_url: str) -> None:
     store = RedisTokenStore(aioredis.Redis.from_url(redis_url), secret="s3cret-app-key-0123456789")
     assert "s3cret" not in repr(store)
     assert "s3cret" not in repr(store._sealer)
+
+
+async def test_concurrent_callers_of_one_process_share_one_redis_read(
+    fluz_sandbox: SandboxServer, redis: aioredis.Redis
+) -> None:
+    async with client_for(fluz_sandbox, store_for(redis, fluz_sandbox)) as first:
+        await first.get_wallet()  # the token is in Redis
+    await redis.config_resetstat()
+    async with (
+        client_for(fluz_sandbox, store_for(redis, fluz_sandbox)) as second,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(200):
+            tg.start_soon(second.get_wallet)
+    stats = await redis.info("commandstats")
+    assert stats["cmdstat_get"]["calls"] == 1
+    assert fluz_sandbox.counters().tokens_minted == 1
+
+
+async def test_with_redis_down_calls_still_succeed_renewing_in_process(
+    fluz_sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = aioredis.Redis.from_url(f"redis://:hunter2@127.0.0.1:{port}/0")
+    async with client_for(fluz_sandbox, store_for(down, fluz_sandbox)) as fluz:
+        await fluz.get_wallet()
+        await fluz.get_wallet()
+    await down.aclose()
+    assert fluz_sandbox.counters().tokens_minted == 1  # the process's own copy is reused
+    warnings = [r.getMessage() for r in caplog.records if "Redis unavailable" in r.getMessage()]
+    assert warnings
+    assert "hunter2" not in caplog.text

@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from redis.exceptions import RedisError
 
 from .. import _constants as C
 from .._errors import ConfigurationError
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 _NONCE_BYTES = 12
+# What a Redis call raises when Redis is down, slow or refuses (redis-py wraps socket errors).
+REDIS_FAILURES = (RedisError, OSError)
 
 
 def require_asyncio(what: str) -> None:
@@ -117,7 +120,10 @@ class Lock:
         slow renewal but not a dead process."""
         while True:
             await anyio.sleep(self.ttl_ms / 3000)
-            await self._redis.eval(_EXTEND, 1, self.key, self._owner, self.ttl_ms)
+            try:
+                await self._redis.eval(_EXTEND, 1, self.key, self._owner, self.ttl_ms)
+            except REDIS_FAILURES:
+                return  # the lock lapses with its TTL; the renewal goes on
 
 
 def key(*parts: str, prefix: str = C.REDIS_KEY_PREFIX) -> str:

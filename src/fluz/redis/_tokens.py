@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,10 +24,29 @@ from .. import _constants as C
 from .._auth import MemoryTokenStore, Renew, UserToken, token_claims
 from .._config import Identity
 from .._errors import FluzError, TransportError
-from ._shared import Lock, Sealer, as_bytes, key, require_asyncio
+from ._shared import REDIS_FAILURES, Lock, Sealer, as_bytes, key, require_asyncio
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+logger = logging.getLogger("fluz")
+
+
+class _Read:
+    """One Redis read of a record in progress and, once done, its result."""
+
+    __slots__ = ("done", "token")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.token: UserToken | None = None
+
+
+def _unavailable(error: BaseException, what: str) -> None:
+    # The class only: a Redis error's text can carry the URL (and its password).
+    logger.warning(
+        "fluz: Redis unavailable for the token store (%s): %s", type(error).__name__, what
+    )
 
 
 class RedisTokenStore:
@@ -62,6 +82,7 @@ class RedisTokenStore:
         self.poll_interval = poll_interval
         self._prefix = prefix
         self._local = MemoryTokenStore(local_cache_size)
+        self._reads: dict[Identity, _Read] = {}
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(prefix={self._prefix!r}, lock_ttl={self.lock_ttl})"
@@ -72,19 +93,37 @@ class RedisTokenStore:
         local = await self._local.get(identity)
         if local is not None and local.is_fresh(time.monotonic()):
             return local
-        return await self._read(identity)
+        # One Redis read per identity at a time: when a token falls due, every caller of
+        # this process finds it stale at once; they share the read in flight.
+        reading = self._reads.get(identity)
+        if reading is not None:
+            await reading.done.wait()
+            return reading.token
+        reading = self._reads[identity] = _Read()
+        try:
+            reading.token = await self._read(identity)
+        finally:
+            del self._reads[identity]
+            reading.done.set()
+        return reading.token
 
     async def put(self, identity: Identity, token: UserToken) -> None:
         require_asyncio("RedisTokenStore")
-        name = self._key("token", identity)
-        ttl_ms = _record_ttl_ms(token)
-        await self._redis.set(name, self._sealer.seal(_dump(token), name), px=ttl_ms)
         await self._local.put(identity, token)
+        name = self._key("token", identity)
+        sealed = self._sealer.seal(_dump(token), name)
+        try:
+            await self._redis.set(name, sealed, px=_record_ttl_ms(token))
+        except REDIS_FAILURES as exc:
+            _unavailable(exc, "kept in this process only")
 
     async def forget(self, identity: Identity) -> None:
         require_asyncio("RedisTokenStore")
         await self._local.forget(identity)
-        await self._redis.delete(self._key("token", identity))
+        try:
+            await self._redis.delete(self._key("token", identity))
+        except REDIS_FAILURES as exc:
+            _unavailable(exc, "forgotten in this process only")
 
     # ------------------------------------------------------------------ fleet renewal
 
@@ -100,14 +139,21 @@ class RedisTokenStore:
         """
         require_asyncio("RedisTokenStore")
         lock = Lock(self._redis, self._key("renew", identity), self.lock_ttl)
-        while True:
-            current = await self._read(identity)
-            if usable(current):
-                assert current is not None
-                return current
-            if await lock.acquire():
-                break
-            await anyio.sleep(self.poll_interval)
+        try:
+            while True:
+                current = await self._read(identity, strict=True)
+                if usable(current):
+                    assert current is not None
+                    return current
+                if await lock.acquire():
+                    break
+                await anyio.sleep(self.poll_interval)
+        except REDIS_FAILURES as exc:
+            # Without Redis, no fleet-wide lock: renew for this process alone (a token
+            # more for the fleet, never a failed call).
+            _unavailable(exc, "renewing in this process alone")
+            current = await self._local.get(identity)
+            return await self._renew_holding(None, identity, renew, current)
         try:
             current = await self._read(identity)  # renewed just before we took the lock?
             if usable(current):
@@ -116,15 +162,19 @@ class RedisTokenStore:
             return await self._renew_holding(lock, identity, renew, current)
         finally:
             with anyio.CancelScope(shield=True):
-                await lock.release()
+                try:
+                    await lock.release()
+                except REDIS_FAILURES as exc:  # it lapses with its TTL
+                    _unavailable(exc, "the renewal lock lapses with its TTL")
 
     async def _renew_holding(
-        self, lock: Lock, identity: Identity, renew: Renew, current: UserToken | None
+        self, lock: Lock | None, identity: Identity, renew: Renew, current: UserToken | None
     ) -> UserToken:
         outcome: list[UserToken] = []
         failure: list[FluzError] = []
         async with anyio.create_task_group() as tg:
-            tg.start_soon(lock.keep)
+            if lock is not None:
+                tg.start_soon(lock.keep)
             try:
                 outcome.append(await renew(current))
             except FluzError as exc:
@@ -156,10 +206,18 @@ class RedisTokenStore:
         )
         return key(kind, self._sealer.name(*parts), prefix=self._prefix)
 
-    async def _read(self, identity: Identity) -> UserToken | None:
+    async def _read(self, identity: Identity, strict: bool = False) -> UserToken | None:
+        """The record in Redis (kept in this process too). If Redis fails: this
+        process's copy, or with *strict* the Redis error."""
         require_asyncio("RedisTokenStore")
         name = self._key("token", identity)
-        sealed = as_bytes(await self._redis.get(name))
+        try:
+            sealed = as_bytes(await self._redis.get(name))
+        except REDIS_FAILURES as exc:
+            if strict:
+                raise
+            _unavailable(exc, "using this process's copy")
+            return await self._local.get(identity)
         if sealed is None:
             return None
         plain = self._sealer.open(sealed, name)
