@@ -108,11 +108,18 @@ def workers_share_one_token(
     calls: int = 40,
     seconds: float = 4.0,
     token_ttl: float = 2.0,
+    concurrency: int = 4,
 ) -> FleetRun:
     sandbox.configure(token_ttl=token_ttl)
     before = sandbox.counters()
     settings = _settings(
-        sandbox, redis_url, mode="calls", calls=calls, seconds=seconds, lock_ttl=5.0
+        sandbox,
+        redis_url,
+        mode="calls",
+        calls=calls,
+        seconds=seconds,
+        concurrency=concurrency,
+        lock_ttl=5.0,
     )
     processes = [_spawn(settings) for _ in range(workers)]
     for process in processes:  # all imported and connected: then all go at once

@@ -34,19 +34,22 @@ async def _calls(settings: dict[str, Any], fluz: FluzClient) -> dict[str, Any]:
     await asyncio.to_thread(sys.stdin.readline)
     started = time.monotonic()
 
-    async def one(index: int) -> None:
+    async def lane(first: int) -> None:
+        # A few calls in flight per worker (closed loop: a slow server slows the run
+        # down instead of piling calls up), each call not before its slot in the run.
         nonlocal ok, auth_errors
-        await asyncio.sleep(index * seconds / calls)  # paced across the run (and an expiry)
-        try:
-            await fluz.get_wallet()
-            ok += 1
-        except FluzError as exc:
-            errors[f"{type(exc).__name__} {exc.code}"] += 1
-            if len(samples) < 3:
-                samples.append(str(exc)[:300])
-            auth_errors += isinstance(exc, AuthenticationError | PermissionDeniedError)
+        for index in range(first, calls, settings["concurrency"]):
+            await asyncio.sleep(max(0.0, started + index * seconds / calls - time.monotonic()))
+            try:
+                await fluz.get_wallet()
+                ok += 1
+            except FluzError as exc:
+                errors[f"{type(exc).__name__} {exc.code}"] += 1
+                if len(samples) < 3:
+                    samples.append(str(exc)[:300])
+                auth_errors += isinstance(exc, AuthenticationError | PermissionDeniedError)
 
-    await asyncio.gather(*(one(i) for i in range(calls)))
+    await asyncio.gather(*(lane(k) for k in range(settings["concurrency"])))
     return {
         "ok": ok,
         "errors": dict(errors),

@@ -53,7 +53,7 @@ SCENARIOS: dict[str, tuple[Scenario, Scenario]] = {
         functools.partial(scale, pollers=300, ready_spread=3.0),
     ),
     "8": (
-        functools.partial(fleet_on_redis, workers=8, calls=1000, seconds=30.0, token_ttl=6.0),
+        functools.partial(fleet_on_redis, workers=8, calls=1000, seconds=60.0, token_ttl=8.0),
         functools.partial(fleet_on_redis, workers=8, calls=30, seconds=6.0, token_ttl=4.0),
     ),
 }

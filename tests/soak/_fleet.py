@@ -25,8 +25,8 @@ async def fleet_on_redis(
     *,
     workers: int = 8,
     calls: int = 1000,
-    seconds: float = 30.0,
-    token_ttl: float = 6.0,
+    seconds: float = 60.0,
+    token_ttl: float = 8.0,
 ) -> Result:
     result = Result(
         "8. fleet on Redis", f"{workers} processes x {calls:,} calls, {token_ttl:g} s tokens"
