@@ -281,3 +281,17 @@ def test_without_the_otel_extra_the_backend_is_the_no_op_one() -> None:
         FLUZ_OTEL_DISABLED="1",
     )
     assert disabled == "NoBackend"
+
+
+async def test_no_span_attribute_or_event_carries_a_secret(
+    otel: Telemetry, fluz_sandbox: SandboxServer, fluz: FluzClient
+) -> None:
+    await fluz.get_wallet()
+    identity = fluz._identity
+    assert identity is not None
+    token = await fluz._tokens.store.get(identity)
+    assert token is not None
+    dumped = " ".join(span.to_json() for span in otel.spans.get_finished_spans())
+    assert "fluz GenerateUserAccessToken" in dumped
+    for secret in (fluz_sandbox.api_key, token.access_token, token.refresh_token or "-"):
+        assert secret not in dumped
