@@ -251,3 +251,22 @@ async def test_with_redis_down_calls_still_succeed_renewing_in_process(
     warnings = [r.getMessage() for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert warnings
     assert "hunter2" not in caplog.text
+
+
+async def test_a_renewal_slower_than_the_lock_ttl_keeps_its_lock(
+    fluz_sandbox: SandboxServer, redis: aioredis.Redis
+) -> None:
+    # The renewer extends its lock while it works: a waiting process does not take the
+    # lock over (and mint a second token) just because the renewal is slow.
+    fluz_sandbox.configure(
+        faults=Faults(latency=1.0, operations=frozenset({"generateUserAccessToken"}))
+    )
+    clients = [
+        client_for(fluz_sandbox, store_for(redis, fluz_sandbox, lock_ttl=0.3)) for _ in range(3)
+    ]
+    async with anyio.create_task_group() as tg:
+        for client in clients:
+            tg.start_soon(client.get_wallet)
+    for client in clients:
+        await client.aclose()
+    assert fluz_sandbox.counters().tokens_minted == 1
