@@ -137,7 +137,8 @@ class Operation:
         finally:
             if self._reset is not None:
                 _current.reset(self._reset)
-        if self.retries or self.renewals:
+        # A replay after a refused token is an attempt more without a backoff retry.
+        if self.retries or self.renewals or self.call.attempts > 1:
             _log_eventful(self, error)
 
 
