@@ -13,18 +13,18 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo      sandbox + a real purchase -> reveal flow through FluzClient"
 	@echo "make test      install if needed, then lint, typecheck, drift check and pytest"
-	@echo "make install   create $(VENV) and install the project (editable, dev + sandbox extras)"
+	@echo "make install   create $(VENV) and install the project (editable, dev, sandbox, redis and otel extras)"
 	@echo "make codegen   regenerate generated/fluz_graphql from schema/ + queries/"
 	@echo "make schema    introspect FLUZ_SCHEMA_URL into schema/fluz.graphql and report changes"
 	@echo "make soak      fault injection, bad-input corpus, secret canaries, cancellation,"
-	@echo "               10,000 pending reveals: minutes; prints a summary table"
+	@echo "               10,000 pending reveals, 8 workers on Redis: minutes; prints a summary table"
 	@echo "make lint | typecheck | drift | sandbox | bench"
 
 # Re-runs pip only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox,redis,otel]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -25,7 +25,7 @@ PUBLISHED_EXTRAS = set(
     tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 )
 # Tested below, one environment each; a new extra fails test_every_extra_has_a_smoke_test.
-SMOKE_TESTED_EXTRAS = {"sandbox", "dev"}
+SMOKE_TESTED_EXTRAS = {"sandbox", "dev", "redis", "otel"}
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +134,27 @@ def test_dev_extra_alone_installs_the_toolchain(wheel: Path, tmp_path: Path) -> 
     assert env.run("python", "-c", probe).stdout.strip() == "ok"
     assert env.run("ruff", "--version").stdout.startswith("ruff ")
     assert env.run("ariadne-codegen", "--help").returncode == 0
+
+
+def test_redis_extra_alone_seals_token_records(wheel: Path, tmp_path: Path) -> None:
+    env = CleanEnv(tmp_path)
+    env.pip_install(f"{wheel}[redis]")
+    probe = (
+        "import redis.asyncio as r; from fluz.redis import RedisTokenStore, RedisEventStore;"
+        "s = RedisTokenStore(r.Redis(), secret='k' * 32);"
+        "sealed = s._sealer.seal(b'token', 'key');"
+        "print(s._sealer.open(sealed, 'key').decode(), b'token' in sealed)"
+    )
+    assert env.run("python", "-c", probe).stdout.split() == ["token", "False"]
+
+
+def test_otel_extra_alone_reports_through_the_opentelemetry_api(
+    wheel: Path, tmp_path: Path
+) -> None:
+    env = CleanEnv(tmp_path)
+    env.pip_install(f"{wheel}[otel]")
+    probe = (
+        "import sys, fluz; from fluz import _telemetry;"
+        "print('opentelemetry' in sys.modules, type(_telemetry.backend()).__name__)"
+    )
+    assert env.run("python", "-c", probe).stdout.split() == ["False", "OtelBackend"]

@@ -15,6 +15,7 @@ sandbox server is ``fluz.sandbox`` (not imported here).
 """
 
 from ._auth import TokenInfo
+from ._catalog import MerchantCatalog
 from ._client import FluzClient
 from ._constants import DEFAULT_SCOPES, ENVIRONMENT_URLS
 from ._errors import (
@@ -53,6 +54,7 @@ __all__ = [
     "FluzTimeoutError",
     "GiftCardDetails",
     "InsufficientFundsError",
+    "MerchantCatalog",
     "NotFoundError",
     "PermissionDeniedError",
     "PollProgress",

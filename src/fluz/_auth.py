@@ -40,6 +40,7 @@ from fluz_graphql.base_model import UNSET
 from fluz_graphql.enums import ScopeType
 
 from . import _constants as C
+from . import _telemetry
 from ._config import Identity
 from ._errors import (
     AuthenticationError,
@@ -247,6 +248,11 @@ class MemoryTokenStore:
 # Obtains a new token for an identity, given its current record (None: none yet). The
 # caller builds it (it knows which client view, with which retries and timeout, asked).
 Renew = Callable[[UserToken | None], Awaitable[UserToken]]
+# A shared store's renew_shared(identity, renew, usable): a usable token, another
+# process's or one obtained with renew under a fleet-wide lock.
+SharedRenewal = Callable[
+    [Identity, Renew, Callable[[UserToken | None], bool]], Awaitable[UserToken]
+]
 
 
 class _Flight:
@@ -309,27 +315,49 @@ class TokenManager:
                     # many tasks would collect all their tracebacks.
                     raise copy.copy(flight.error) from None
                 continue  # the renewing caller was cancelled: take over
+
+            def usable(token: UserToken | None) -> bool:
+                return (
+                    token is not None
+                    and token.access_token != rejected
+                    and token.is_fresh(time.monotonic())
+                    and (newer_than is None or token.obtained_at > newer_than)
+                )
+
             current = await self.store.get(identity)
-            if (
-                current is not None
-                and current.access_token != rejected
-                and current.is_fresh(time.monotonic())
-                and (newer_than is None or current.obtained_at > newer_than)
-            ):
+            if usable(current):
+                assert current is not None
                 return current
             if identity in self._flights:  # the store was remote: someone started meanwhile
                 continue
-            return await self._fly(identity, renew, current)
+            return await self._fly(identity, renew, current, usable)
 
-    async def _fly(self, identity: Identity, renew: Renew, current: UserToken | None) -> UserToken:
+    async def _fly(
+        self,
+        identity: Identity,
+        renew: Renew,
+        current: UserToken | None,
+        usable: Callable[[UserToken | None], bool],
+    ) -> UserToken:
         flight = self._flights[identity] = _Flight()
+        # A store shared by a fleet renews under its own fleet-wide lock (fluz.redis).
+        shared: SharedRenewal | None = getattr(self.store, "renew_shared", None)
+        obtained: list[UserToken] = []  # by this process (not read from another's renewal)
+
+        async def obtain(current: UserToken | None) -> UserToken:
+            obtained.append(await renew(current))
+            return obtained[-1]
+
         try:
-            token = await renew(current)
-            await self.store.put(identity, token)
+            if shared is not None:
+                token = await shared(identity, obtain, usable)
+            else:
+                token = await obtain(current)
+                await self.store.put(identity, token)
         except FluzError as exc:
             flight.error = exc
             transient = isinstance(exc, TransportError)
-            if current is not None and current.refresh_token and not transient:
+            if shared is None and current is not None and current.refresh_token and not transient:
                 # The refresh token was answered with a refusal or garbage and the mint
                 # that followed failed too: never offer that refresh token again.
                 await self.store.put(identity, dataclasses.replace(current, refresh_token=None))
@@ -338,7 +366,9 @@ class TokenManager:
             del self._flights[identity]
             flight.done.set()
         flight.token = token
-        self.renewals += 1
+        if obtained:
+            self.renewals += 1
+            _telemetry.token_renewed()
         return token
 
 

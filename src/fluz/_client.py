@@ -54,11 +54,13 @@ from fluz_graphql.input_types import (
 )
 
 from . import _constants as C
+from . import _telemetry
 from ._auth import (
     ApiKeyTokenSource,
     MemoryTokenStore,
     TokenInfo,
     TokenManager,
+    TokenStore,
     UserToken,
     token_step_failed,
 )
@@ -184,6 +186,8 @@ class FluzClient(_GeneratedClient):
         token_refresh_skew: renew a token this many seconds before ``exp``.
         token_cache_size: identities whose tokens are kept (default 10,000; the least
             recently used is dropped first, and so is an expired token).
+        token_store: where user tokens live instead (``fluz.redis.RedisTokenStore``: one
+            token per identity for a whole fleet, renewed by one process at a time).
         raise_on_payload_errors: raise on ``{success: false}`` payloads (default True).
 
     Raises:
@@ -227,6 +231,7 @@ class FluzClient(_GeneratedClient):
         max_retry_after: float = C.DEFAULT_MAX_RETRY_AFTER,
         token_refresh_skew: float = C.TOKEN_REFRESH_SKEW,
         token_cache_size: int = C.TOKEN_CACHE_MAX_IDENTITIES,
+        token_store: TokenStore | None = None,
         raise_on_payload_errors: bool = True,
     ) -> None:
         self._lifecycle = _Lifecycle()
@@ -245,7 +250,8 @@ class FluzClient(_GeneratedClient):
             raise ConfigurationError("limits apply only when the client creates its own pool")
         try:
             retry = RetryPolicy(max_retries, retry_base_delay, retry_max_delay, max_retry_after)
-            token_store = MemoryTokenStore(token_cache_size)
+            if token_store is None:
+                token_store = MemoryTokenStore(token_cache_size)
             check_options(timeout=timeout, deadline=deadline)
         except (ValueError, ValidationError) as exc:
             raise ConfigurationError(str(exc)) from None
@@ -460,16 +466,17 @@ class FluzClient(_GeneratedClient):
         error: BaseException | None = None
         try:
             body = encode_body(self, op, query, operation_name, variables, call)
-            with anyio.move_on_after(self._deadline):
-                return await send(self, op, body, variables, call)
-            error = deadline_passed(self, op, call)
+            with _telemetry.operation(op.name, op.is_mutation, call):
+                with anyio.move_on_after(self._deadline):
+                    return await send(self, op, body, variables, call)
+                error = deadline_passed(self, op, call)
+                raise error
         except BaseException as exc:
             error = exc
             raise
         finally:
             if claimed:
                 self._keys.settle(claimed, error)
-        raise error
 
     def get_data(self, response: Response) -> dict[str, Any]:
         """The ``data`` object of a response returned by :meth:`execute`."""

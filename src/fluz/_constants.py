@@ -182,3 +182,19 @@ OAUTH_MAX_RETRIES: Final = 2
 # Lifetime of a signed pre-approved transaction token: the user confirms in the widget
 # right after the page asks for it, so minutes are plenty and a leaked token dies soon.
 PAT_TOKEN_LIFETIME: Final = 300.0
+
+# ---------------------------------------------------------------- fleet (fluz.redis)
+# The fleet-wide renewal lock lives this long unless its holder extends it (every third
+# of it, while renewing): a renewing process that dies holds up the others at most this long.
+REDIS_RENEWAL_LOCK_TTL: Final = 10.0
+# How often a process waiting for another process's renewal looks for the new token.
+REDIS_RENEWAL_POLL_INTERVAL: Final = 0.05
+# A record whose refresh token carries no readable `exp` is kept this long after its
+# access token expires (Fluz's docs give no refresh-token lifetime).
+REDIS_REFRESHABLE_RECORD_GRACE: Final = 86_400.0
+# A record of an opaque token (no `exp` at all) is kept this long.
+REDIS_OPAQUE_RECORD_TTL: Final = 3_600.0
+# Key prefix of everything fluz.redis writes.
+REDIS_KEY_PREFIX: Final = "fluz"
+# Fluz asks that the full merchant catalog be fetched at most once a day.
+CATALOG_CACHE_TTL: Final = 86_400.0

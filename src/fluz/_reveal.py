@@ -13,6 +13,7 @@ from fluz_graphql.input_types import GetVirtualCardBulkOrderStatusInput, Purchas
 from fluz_graphql.purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
 
 from . import _constants as C
+from . import _telemetry
 from ._errors import FluzError, RevealTimeoutError, ValidationError
 from ._poll import Backoff, ProgressCallback, poll_until
 from ._redact import mask
@@ -85,9 +86,11 @@ async def reveal_gift_card(
         )
     except RevealTimeoutError as exc:
         exc.operation = "RevealGiftCardByGiftCardId"
+        _telemetry.revealed(exc.attempts, exc.elapsed, found=False)
         raise
     found = outcome.value
     assert found is not None
+    _telemetry.revealed(outcome.attempts, outcome.elapsed, found=True)
     return GiftCardDetails(
         card_id, found.code, found.pin, found.url, outcome.attempts, outcome.elapsed
     )

@@ -22,6 +22,7 @@ import httpx
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from . import _constants as C
+from . import _telemetry
 from ._auth import UserToken
 from ._config import Identity
 from ._error_mapping import Context, Success, inspect_response, transport_failure
@@ -225,17 +226,18 @@ async def send(
             _describe(failure.error),
             call.request_id,
         )
+        _telemetry.retry(retries, delay, failure.error)
         await anyio.sleep(delay)
 
 
 def _headers(client: FluzClient, authorization: Sealed[str]) -> Sealed[dict[str, str]]:
-    return Sealed(
-        {
-            **client._extra_headers,
-            "Authorization": authorization.value,
-            "Content-Type": "application/json",
-        }
-    )
+    headers = {
+        **client._extra_headers,
+        "Authorization": authorization.value,
+        "Content-Type": "application/json",
+    }
+    _telemetry.inject(headers)  # traceparent, when OpenTelemetry is on
+    return Sealed(headers)
 
 
 def _secrets(client: FluzClient, token: UserToken | None, variables: dict[str, Any]) -> list[str]:

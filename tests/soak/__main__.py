@@ -21,6 +21,7 @@ from ._canaries import SecretWatch
 from ._cancellation import cancellation
 from ._corpus import bad_input_corpus
 from ._double_charge import no_double_charges
+from ._fleet import fleet_on_redis
 from ._harness import CANARY_PREFIX, RemoteSandbox, Result, SandboxHandle, summary_table
 from ._scale import scale
 from ._storm import transient_storms
@@ -50,6 +51,10 @@ SCENARIOS: dict[str, tuple[Scenario, Scenario]] = {
     "7": (
         functools.partial(scale, pollers=10_000),
         functools.partial(scale, pollers=300, ready_spread=3.0),
+    ),
+    "8": (
+        functools.partial(fleet_on_redis, workers=8, calls=1000, seconds=60.0, token_ttl=8.0),
+        functools.partial(fleet_on_redis, workers=8, calls=30, seconds=6.0, token_ttl=4.0),
     ),
 }
 
