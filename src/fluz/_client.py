@@ -261,7 +261,7 @@ class FluzClient(_GeneratedClient):
         self.url: str = config.url
         self._http: httpx.AsyncClient = http_client
         pool_size = (limits or C.DEFAULT_LIMITS).max_connections if owns_http_client else None
-        self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT)
+        self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT, one_entry=owns_http_client)
         self._config: ClientConfig = config
         self._owns_http_client = owns_http_client
         self._basic = Sealed(f"Basic {config.api_key}")
