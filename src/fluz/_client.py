@@ -472,12 +472,21 @@ class FluzClient(_GeneratedClient):
         raise error
 
     def get_data(self, response: Response) -> dict[str, Any]:
-        """The ``data`` object of a response returned by :meth:`execute`."""
+        """The ``data`` object of a response returned by :meth:`execute`.
+
+        Inside a generated operation method whose response was a plain success, this is
+        already the method's validated result model (it was parsed straight from the
+        response bytes, see ``fluz._fast_path``), which the method's ``model_validate``
+        then returns as it is.
+        """
         call = current_call.get()
-        if call is not None and call.response is response and call.payload is not None:
-            data = call.payload["data"]
-            if isinstance(data, dict):
-                return data
+        if call is not None and call.response is response:
+            if call.result is not None:
+                return call.result  # type: ignore[return-value]  # (see the docstring)
+            if call.payload is not None:
+                data = call.payload["data"]
+                if isinstance(data, dict):
+                    return data
         # A response of a direct execute() call (read in full), from any task.
         return super().get_data(response)
 
@@ -728,7 +737,7 @@ def _instrumented(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
             current_call.reset(reset)
             # The record can outlive the call (an event loop keeps a cancelled timer, and
             # the context it captured, until it sweeps them): it keeps no response value.
-            record.response = record.payload = None
+            record.response = record.payload = record.result = None
         if decode_error is not None:
             # Raised here, outside the except block: the pydantic error (which holds the
             # response values) is not this error's __context__.

@@ -32,6 +32,7 @@ from ._errors import (
     ResponseDecodeError,
     ValidationError,
 )
+from ._fast_path import plain_success
 from ._operations import OperationInfo
 from ._redact import Sealed, redact, secret_values
 from ._response import CallRecord
@@ -168,7 +169,9 @@ async def send(
             )
             raise error from None
         else:
-            outcome = inspect_response(
+            outcome = plain_success(
+                op, response, content.value, raise_on_payload_errors=client._raise_on_payload_errors
+            ) or inspect_response(
                 response,
                 content.value,
                 _context(client, op, call, token, variables),
@@ -189,6 +192,7 @@ async def send(
             if isinstance(outcome, Success):
                 call.response = response
                 call.payload = outcome.payload
+                call.result = outcome.result
                 return response, content
             failure = outcome
             if failure.token_rejected and token is not None and not replayed:
