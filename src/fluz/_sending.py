@@ -148,7 +148,7 @@ async def send(
                 call.sent = True
                 response, content = await post(
                     client._http,
-                    client.url,
+                    client._request_url,
                     content=body,
                     headers=_headers(client, authorization),
                     max_bytes=C.MAX_RESPONSE_BYTES,

@@ -97,7 +97,7 @@ class _HeldSlot:
 
 async def post(
     http: httpx.AsyncClient,
-    url: str,
+    url: httpx.URL,
     *,
     content: Sealed[bytes],
     headers: Sealed[dict[str, str]],
