@@ -14,6 +14,8 @@ Input models, enums and result models live in ``fluz_graphql`` (generated). The 
 sandbox server is ``fluz.sandbox`` (not imported here).
 """
 
+from fluz_graphql.call_options import CallOptionsDict
+
 from ._auth import TokenInfo
 from ._client import FluzClient
 from ._constants import DEFAULT_SCOPES, ENVIRONMENT_URLS
@@ -46,6 +48,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "CallOptions",
+    "CallOptionsDict",
     "ConfigurationError",
     "ConflictError",
     "FluzClient",
