@@ -302,12 +302,13 @@ async def throughput(url: str, api_key: str, identity: dict[str, str], calls: in
                 await fluz.get_wallet()
 
             print(
-                f"throughput over loopback, getWallet against the sandbox process ({calls} calls):"
+                f"throughput over loopback, getWallet, sandbox process (best of 3 x {calls} calls):"
             )
             for name, call in (("raw httpx", raw_call), ("FluzClient", fluz_call)):
                 rates = []
                 for in_flight in (1, 50):
-                    rates.append(await rate(call, calls, in_flight))
+                    # Best of three: other processes only ever slow a round down.
+                    rates.append(max([await rate(call, calls, in_flight) for _ in range(3)]))
                 print(
                     f"  {name:<11} 1 in flight {rates[0]:6.0f}/s   50 in flight {rates[1]:6.0f}/s"
                     f"   ({rates[1] / rates[0]:.2f}x)"
@@ -365,7 +366,7 @@ def pending_reveals(pollers: int) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    rounds, batch, runs, imports, calls = (10, 10, 2, 3, 300) if quick else (60, 20, 5, 21, 3000)
+    rounds, batch, runs, imports, calls = (10, 10, 2, 3, 300) if quick else (60, 20, 5, 21, 1500)
     # The same default seed as the sandbox process started below: the same credentials.
     with SandboxServer() as sandbox:
         work = workloads()
