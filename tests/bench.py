@@ -1,30 +1,38 @@
-"""Benchmark: per-call overhead of FluzClient, and `import fluz` time (``make bench``).
+"""Benchmark (``make bench``): per-call overhead of FluzClient, loopback throughput,
+``import fluz`` time, and memory of pending reveals. Every figure is printed with its
+ratio to raw httpx measured in the same run.
 
-Per call, on one in-process ``httpx.MockTransport`` that answers every request with the
-same canned 20-item page (so no network and no server work is measured):
+Per call, on one in-process ``httpx.MockTransport`` answering with canned bodies (captured
+from the sandbox, so they are real responses; no network and no server work is measured),
+for three workloads: the 20-item ``getGiftCards`` page, a ``purchaseGiftCard`` and a
+20-merchant ``getMerchants`` page with offers, rates and stock info:
 
 * raw httpx   - ``AsyncClient.post(json=<the same request body>)`` + ``response.json()``:
                 the least any client must do (build and send the request, parse the JSON).
-* raw+models  - raw httpx + validating the data into the generated pydantic models
-                (``GetGiftCards.model_validate``): the floor of any client returning these
-                typed models.
-* generated   - the bare ariadne-codegen client: raw+models + its variable serialisation.
-* FluzClient  - the generated method through FluzClient: + auth header from the cached
-                token, operation lookup, client-side validation, error/payload checks,
-                retry bookkeeping, response metadata on every item; it decodes the JSON
-                with pydantic-core, faster than ``response.json()`` in the other columns.
+* raw+models  - raw httpx, but the body validated straight from its bytes into the generated
+                models (``Envelope.model_validate_json``): the floor of any typed client.
+* generated   - the bare ariadne-codegen client: its variable serialisation + the above.
+* FluzClient  - the generated method through FluzClient: auth header from the cached
+                token, idempotency key, client-side validation, error/payload checks,
+                retry bookkeeping, response metadata on every item.
+* gql         - the gql library's async client, when installed ("n/a" otherwise).
 
 Short batches of calls rotate through the columns, so that load from other processes
-falls on all of them alike; the figures are medians over the batches, in microseconds of
-CPU time per call (the calls never wait on I/O, so CPU time is their cost, without the
-time the process spent descheduled on a busy machine).
+falls on all of them alike; a run's figure is the median over its batches, in
+microseconds of CPU time per call (the calls never wait on I/O). Several runs print the
+best and the median ratio.
+
+Throughput: the sandbox as its own process (``python -m fluz.sandbox``), FluzClient and
+raw httpx (default limits) calling getWallet with 1 and with 50 calls in flight.
 
 Import times are medians of fresh interpreters, timed inside the interpreter around the
 import statement, with a warm bytecode cache (in a temporary PYTHONPYCACHEPREFIX, so
-nothing is written to the source tree; PYTHONDONTWRITEBYTECODE is ignored) as for an
-installed package.
+nothing is written to the source tree) as for an installed package.
 
-Run: ``python -m tests.bench`` (add ``--quick`` for a short smoke run).
+Pending reveals: soak scenario 7 with 10,000 pollers (peak RSS growth, KiB per poller).
+
+Run: ``python -m tests.bench`` (``--quick`` for a short smoke run, ``--no-reveals`` to skip
+the minute-long reveal figure).
 """
 
 from __future__ import annotations
@@ -36,44 +44,117 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import anyio
 import httpx
 from fluz_graphql import Client as GeneratedClient
 from fluz_graphql.get_gift_cards import GetGiftCards
-from fluz_graphql.input_types import OffsetInput
+from fluz_graphql.get_merchants import GetMerchants
+from fluz_graphql.input_types import OffsetInput, PurchaseGiftCardInput
+from fluz_graphql.purchase_gift_card import PurchaseGiftCard
+from pydantic import BaseModel, create_model
 
 from fluz import FluzClient
+from fluz.sandbox import SandboxServer
+
+from .bench_sandbox import start_cli, stop_cli
 
 URL = "http://127.0.0.1:9/api/v1/graphql"
-API_KEY = "bench-api-key"
-USER_ID = "6f1c8a52-8d7e-4a4b-9a55-3e0e4c1b2a10"
-ACCOUNT_ID = "0b9d2b4e-63a7-4d8e-8f0a-2c6f3c7e5d21"
+PAGE = OffsetInput(limit=20, offset=0)
+Call = Callable[[], Awaitable[None]]
 
 
-def gift_card_page() -> bytes:
-    cards = [
-        {
-            "giftCardId": str(uuid.UUID(int=i + 1)),
-            "purchaserUserId": USER_ID,
-            "status": "ACTIVE",
-            "endDate": "2027-12-03T10:15:30Z",
-            "createdAt": "2025-01-15T10:30:00.000Z",
-            "termsAndConditions": "Use within 5 years.",
-            "merchant": {
-                "merchantId": str(uuid.UUID(int=1000 + i)),
-                "name": f"Shop {i}",
-                "slug": f"shop-{i}",
-            },
-        }
-        for i in range(20)
-    ]
-    return json.dumps(
-        {"data": {"getGiftCards": cards}, "extensions": {"requestId": "bench"}}
-    ).encode()
+class Workload:
+    """One operation: how each column calls it, and the canned response it gets."""
+
+    def __init__(
+        self,
+        name: str,
+        operation: str,
+        model: type[BaseModel],
+        call: Callable[[Any], Awaitable[Any]] | None,
+        items: Callable[[Any], int],
+    ) -> None:
+        self.name, self.operation, self.model = name, operation, model
+        self.call: Callable[[Any], Awaitable[Any]] = call or _unset
+        self.items = items
+        self.input: Any = None
+        self.request: dict[str, Any] = {}
+        self.response = b""
+
+
+async def _unset(client: Any) -> Any:
+    raise NotImplementedError
+
+
+def workloads() -> list[Workload]:
+    buy = Workload("purchaseGiftCard", "PurchaseGiftCard", PurchaseGiftCard, None, lambda r: 1)
+    buy.call = lambda c: c.purchase_gift_card(input=buy.input)
+    page = Workload(
+        "20-item getGiftCards page",
+        "GetGiftCards",
+        GetGiftCards,
+        lambda c: c.get_gift_cards(paginate=PAGE),
+        len,
+    )
+    merchants = Workload(
+        "20 merchants with offers, rates, stock info",
+        "GetMerchants",
+        GetMerchants,
+        lambda c: c.get_merchants(paginate=PAGE),
+        len,
+    )
+    return [page, buy, merchants]
+
+
+async def capture(sandbox: SandboxServer, work: list[Workload]) -> str:
+    """Fill each workload's request and response from the sandbox; the Authorization."""
+    seen: dict[str, Any] = {}
+
+    async def on_request(request: httpx.Request) -> None:
+        seen["request"] = json.loads(request.content)
+        seen["auth"] = request.headers["authorization"]
+
+    async def on_response(response: httpx.Response) -> None:
+        seen["response"] = await response.aread()
+
+    hooks = {"request": [on_request], "response": [on_response]}
+    async with httpx.AsyncClient(event_hooks=hooks) as http, client_for(sandbox, http) as fluz:
+        # Amazon sells any amount in a range: 25 purchases never run out of stock.
+        slug = "amazon"
+        work[1].input = PurchaseGiftCardInput(merchant_slug=slug, amount=Decimal("25"))
+        for _ in range(25):  # enough gift cards for a full page
+            await work[1].call(fluz)
+        for w in work:
+            result = await w.call(fluz)
+            assert w.items(result) == (20 if w is not work[1] else 1), w.name
+            w.request, w.response = seen["request"], seen["response"]
+    return str(seen["auth"])
+
+
+def client_for(sandbox: SandboxServer, http: httpx.AsyncClient | None = None) -> FluzClient:
+    return FluzClient(
+        api_key=sandbox.api_key,
+        user_id=sandbox.user_id,
+        account_id=sandbox.account_id,
+        seat_id=sandbox.seat_id,
+        url=sandbox.url,
+        http_client=http,
+    )
+
+
+def transport(work: list[Workload], token: bytes) -> httpx.MockTransport:
+    headers = {"content-type": "application/json"}
+    bodies = {w.operation.encode(): w.response for w in work}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = json.loads(request.content).get("operationName", "").encode()
+        return httpx.Response(200, content=bodies.get(name, token), headers=headers)
+
+    return httpx.MockTransport(handler)
 
 
 def token_body() -> bytes:
@@ -84,86 +165,108 @@ def token_body() -> bytes:
 
     now = int(time.time())
     jwt = f"{b64({'alg': 'HS256'})}.{b64({'iat': now, 'exp': now + 3600})}.sig"
-    return json.dumps(
-        {
-            "data": {
-                "generateUserAccessToken": {
-                    "token": jwt,
-                    "accessToken": jwt,
-                    "refreshToken": None,
-                    "scopes": [],
-                }
-            }
-        }
-    ).encode()
+    field = {"token": jwt, "accessToken": jwt, "refreshToken": None, "scopes": []}
+    return json.dumps({"data": {"generateUserAccessToken": field}}).encode()
 
 
-def transport() -> httpx.MockTransport:
-    page, token = gift_card_page(), token_body()
-    headers = {"content-type": "application/json"}
+def gql_column(work: Workload, mock: httpx.MockTransport) -> Call | None:
+    """The gql library's client for *work*, if gql is installed."""
+    try:
+        from gql import Client, gql  # type: ignore[import-not-found]
+        from gql.transport.httpx import (
+            HTTPXAsyncTransport,  # type: ignore[import-not-found]
+        )
+    except ImportError:
+        return None
+    document = gql(work.request["query"])
+    client = Client(transport=HTTPXAsyncTransport(URL, transport=mock))
+    session: Any = None
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        body = token if b"GenerateUserAccessToken" in request.content[:400] else page
-        return httpx.Response(200, content=body, headers=headers)
+    async def call() -> None:
+        nonlocal session
+        if session is None:
+            session = await client.connect_async()
+        await session.execute(document, variable_values=work.request["variables"])
 
-    return httpx.MockTransport(handler)
+    return call
 
 
-async def measure(rounds: int, batch: int) -> dict[str, float]:
-    fluz = FluzClient(
-        api_key=API_KEY,
-        user_id=USER_ID,
-        account_id=ACCOUNT_ID,
-        url=URL,
-        http_client=httpx.AsyncClient(transport=transport()),
-    )
-    generated = GeneratedClient(url=URL, http_client=httpx.AsyncClient(transport=transport()))
-    raw = httpx.AsyncClient(transport=transport())
-    # The exact request FluzClient sends, captured once, replayed by the raw column.
-    captured: dict[str, Any] = {}
+async def per_call(work: list[Workload], auth: str, rounds: int, batch: int, runs: int) -> None:
+    token = token_body()
+    for w in work:
+        mock = transport(work, token)
+        fluz = FluzClient(
+            api_key="bench-api-key",
+            user_id="6f1c8a52-8d7e-4a4b-9a55-3e0e4c1b2a10",
+            account_id="0b9d2b4e-63a7-4d8e-8f0a-2c6f3c7e5d21",
+            url=URL,
+            http_client=httpx.AsyncClient(transport=mock),
+        )
+        generated = GeneratedClient(url=URL, http_client=httpx.AsyncClient(transport=mock))
+        raw = httpx.AsyncClient(transport=mock)
+        columns = columns_for(w, auth, raw, generated, fluz, mock)
+        ratios: dict[str, list[float]] = {name: [] for name in columns}
+        micros: dict[str, list[float]] = {name: [] for name in columns}
+        for _ in range(runs):
+            result = await measure({k: v for k, v in columns.items() if v}, rounds, batch)
+            for name, value in result.items():
+                micros[name].append(value)
+                ratios[name].append(value / result["raw httpx"])
+        print(f"per call, {w.name} (CPU time; best / median of {runs} runs):")
+        for name in columns:
+            if not ratios[name]:
+                print(f"  {name:<11}      n/a (not installed)")
+                continue
+            print(
+                f"  {name:<11} {min(micros[name]):7.1f} us/call   "
+                f"{min(ratios[name]):5.2f}x / {statistics.median(ratios[name]):5.2f}x raw httpx"
+            )
+        await fluz.aclose()
+        await generated.http_client.aclose()
+        await raw.aclose()
 
-    def capture(request: httpx.Request) -> httpx.Response:
-        captured["body"] = json.loads(request.content)
-        captured["auth"] = request.headers["authorization"]
-        return httpx.Response(200, content=gift_card_page())
 
-    await fluz.get_gift_cards(paginate=OffsetInput(limit=20, offset=0))  # mints the token
-    probe = fluz.with_options()
-    probe._http = httpx.AsyncClient(transport=httpx.MockTransport(capture))
-    await probe.get_gift_cards(paginate=OffsetInput(limit=20, offset=0))
-    body, headers = captured["body"], {"Authorization": captured["auth"]}
+def columns_for(
+    w: Workload,
+    auth: str,
+    raw: httpx.AsyncClient,
+    generated: GeneratedClient,
+    fluz: FluzClient,
+    mock: httpx.MockTransport,
+) -> dict[str, Call | None]:
+    body, headers = w.request, {"Authorization": auth}
+    envelope = create_model(f"{w.operation}Envelope", data=(w.model, ...))
 
     async def raw_call() -> None:
         response = await raw.post(URL, json=body, headers=headers)
-        data = response.json()["data"]["getGiftCards"]
-        assert len(data) == 20
+        assert response.json()["data"]
 
     async def raw_models_call() -> None:
         response = await raw.post(URL, json=body, headers=headers)
-        page = GetGiftCards.model_validate(response.json()["data"]).get_gift_cards
-        assert page is not None
-        assert len(page) == 20
+        assert envelope.model_validate_json(response.content).data
 
     async def generated_call() -> None:
-        page = await generated.get_gift_cards(paginate=OffsetInput(limit=20, offset=0))
-        assert page is not None
-        assert len(page) == 20
+        await w.call(generated)
 
     async def fluz_call() -> None:
-        page = await fluz.get_gift_cards(paginate=OffsetInput(limit=20, offset=0))
-        assert page is not None
-        assert len(page) == 20
+        await w.call(fluz)
 
-    columns: dict[str, Callable[[], Awaitable[None]]] = {
+    return {
         "raw httpx": raw_call,
         "raw+models": raw_models_call,
         "generated": generated_call,
         "FluzClient": fluz_call,
+        "gql": gql_column(w, mock),
     }
-    samples: dict[str, list[float]] = {name: [] for name in columns}
-    order = list(columns.items())
-    for call in columns.values():  # warm-up
-        for _ in range(50):
+
+
+async def measure(columns: dict[str, Call | None], rounds: int, batch: int) -> dict[str, float]:
+    """Median CPU microseconds per call of each column, batches rotating through them."""
+    calls = {name: call for name, call in columns.items() if call is not None}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls.items())
+    for call in calls.values():  # warm-up
+        for _ in range(20):
             await call()
     for _ in range(rounds):
         order = order[1:] + order[:1]  # no column always runs first
@@ -172,10 +275,60 @@ async def measure(rounds: int, batch: int) -> dict[str, float]:
             for _ in range(batch):
                 await call()
             samples[name].append((time.process_time() - start) / batch * 1e6)
-    await fluz.aclose()
-    await generated.http_client.aclose()
-    await raw.aclose()
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+async def throughput(url: str, api_key: str, identity: dict[str, str], calls: int) -> None:
+    """Calls per second against the sandbox process, 1 and 50 in flight."""
+    async with FluzClient(api_key=api_key, url=url, **identity) as fluz:
+        await fluz.get_wallet()
+        seen: dict[str, Any] = {}
+
+        async def grab(request: httpx.Request) -> None:
+            seen["body"], seen["auth"] = request.content, request.headers["authorization"]
+
+        probe = fluz.with_options()
+        probe._http = httpx.AsyncClient(event_hooks={"request": [grab]})
+        await probe.get_wallet()
+        await probe._http.aclose()
+        async with httpx.AsyncClient() as raw:
+            headers = {"Authorization": seen["auth"], "Content-Type": "application/json"}
+
+            async def raw_call() -> None:
+                response = await raw.post(url, content=seen["body"], headers=headers)
+                assert "errors" not in response.json()
+
+            async def fluz_call() -> None:
+                await fluz.get_wallet()
+
+            print(
+                f"throughput over loopback, getWallet, sandbox process (best of 3 x {calls} calls):"
+            )
+            for name, call in (("raw httpx", raw_call), ("FluzClient", fluz_call)):
+                rates = []
+                for in_flight in (1, 50):
+                    # Best of three: other processes only ever slow a round down.
+                    rates.append(max([await rate(call, calls, in_flight) for _ in range(3)]))
+                print(
+                    f"  {name:<11} 1 in flight {rates[0]:6.0f}/s   50 in flight {rates[1]:6.0f}/s"
+                    f"   ({rates[1] / rates[0]:.2f}x)"
+                )
+
+
+async def rate(call: Call, calls: int, in_flight: int) -> float:
+    remaining = calls
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for _ in range(in_flight):
+            tg.start_soon(worker)
+    return calls / (time.perf_counter() - started)
 
 
 def import_times(statements: list[str], runs: int) -> list[float]:
@@ -198,30 +351,45 @@ def import_times(statements: list[str], runs: int) -> list[float]:
     return [statistics.median(samples) for samples in times]
 
 
+def pending_reveals(pollers: int) -> None:
+    from .soak._canaries import SecretWatch
+    from .soak._harness import CANARY_PREFIX
+    from .soak._scale import scale
+
+    with SandboxServer() as sandbox:
+        watch = SecretWatch(CANARY_PREFIX)
+        result = anyio.run(lambda: scale(sandbox, watch, pollers=pollers))
+    print(f"pending reveals (soak scenario 7, {pollers:,} pollers, results kept):")
+    print(f"  peak RSS growth {result.figures['peak RSS growth']}")
+    print(f"  checks {'passed' if result.passed else 'FAILED: ' + result.explain()}")
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
-    rounds, batch, runs = (30, 10, 3) if quick else (300, 20, 15)
-    results = anyio.run(measure, rounds, batch)
-    base = results["raw httpx"]
-    print(
-        f"per call, 20-item getGiftCards page on MockTransport, CPU time "
-        f"(median of {rounds} batches of {batch} calls per column):"
-    )
-    for name, value in results.items():
-        print(f"  {name:<11} {value:8.1f} us/call   {value / base:5.2f}x raw httpx")
-    fluz = results["FluzClient"]
-    print(
-        f"  FluzClient / raw+models: {fluz / results['raw+models']:.2f}x   "
-        f"FluzClient / generated: {fluz / results['generated']:.2f}x"
-    )
+    rounds, batch, runs, imports, calls = (10, 10, 2, 3, 300) if quick else (60, 20, 5, 21, 1500)
+    # The same default seed as the sandbox process started below: the same credentials.
+    with SandboxServer() as sandbox:
+        work = workloads()
+        auth = anyio.run(capture, sandbox, work)
+        api_key = sandbox.api_key
+        identity = {"user_id": sandbox.user_id, "account_id": sandbox.account_id}
+    anyio.run(per_call, work, auth, rounds, batch, runs)
+
+    process, url, _ = start_cli()
+    try:
+        anyio.run(throughput, url, api_key, identity, calls)
+    finally:
+        stop_cli(process)
 
     deps, models, whole = import_times(
-        ["import httpx, pydantic", "import fluz_graphql", "import fluz"], runs
+        ["import httpx, pydantic", "import fluz_graphql", "import fluz"], imports
     )
-    print(f"import time (median of {runs} fresh interpreters, warm bytecode cache):")
+    print(f"import time (median of {imports} fresh interpreters, warm bytecode cache):")
     print(f"  import httpx, pydantic   {deps:7.1f} ms")
     print(f"  import fluz_graphql      {models:7.1f} ms   (generated models and client)")
     print(f"  import fluz              {whole:7.1f} ms   ({whole / deps:.2f}x httpx+pydantic)")
+    if "--no-reveals" not in sys.argv:
+        pending_reveals(300 if quick else 10_000)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ Input models, enums and result models live in ``fluz_graphql`` (generated). The 
 sandbox server is ``fluz.sandbox`` (not imported here).
 """
 
+from fluz_graphql.call_options import CallOptionsDict
+
 from ._auth import TokenInfo
 from ._catalog import MerchantCatalog
 from ._client import FluzClient
@@ -47,6 +49,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "CallOptions",
+    "CallOptionsDict",
     "ConfigurationError",
     "ConflictError",
     "FluzClient",

@@ -54,6 +54,11 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._client import FluzClient
 
+# JWT times are whole seconds: a server may round iat down and exp up, so a token's real
+# end can come up to this long before the one its claims give (a fact of the format, not
+# a tunable).
+JWT_TIME_GRANULARITY = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
@@ -91,6 +96,14 @@ class UserToken:
 
     def is_fresh(self, now: float) -> bool:
         return self.refresh_at is None or now < self.refresh_at
+
+    def lasts(self, seconds: float, now: float) -> bool:
+        """Whether the access token surely works *seconds* past *now*: its JWT times are
+        whole seconds (``iat`` rounded down, ``exp`` maybe up), so the server may expire it
+        up to :data:`JWT_TIME_GRANULARITY` before ``expires_mono``."""
+        if self.expires_mono is None or seconds <= 0:
+            return True
+        return now + seconds < self.expires_mono - JWT_TIME_GRANULARITY
 
     def is_useless(self, now: float) -> bool:
         """Nothing left to use: the access token expired and there is no refresh token."""
@@ -295,14 +308,25 @@ class TokenManager:
         A token obtained before the request was sent may be the one the server just
         expired too (JWT times are whole seconds, so the client's idea of "fresh" can
         outlive the server's by up to a second); only a newer one is safe to replay with.
+        And the replay will take about as long as the refused request did: a newer token
+        that may expire sooner than that (counting the second JWT times may be off) would
+        be refused too, and the caller would get the second refusal, so it is renewed.
         """
-        return await self._renewed(identity, renew, rejected=rejected, newer_than=sent_at)
+        round_trip = time.monotonic() - sent_at
+        return await self._renewed(
+            identity, renew, rejected=rejected, newer_than=sent_at, lasting=round_trip
+        )
 
     async def forget(self, identity: Identity) -> None:
         await self.store.forget(identity)
 
     async def _renewed(
-        self, identity: Identity, renew: Renew, rejected: str | None, newer_than: float | None
+        self,
+        identity: Identity,
+        renew: Renew,
+        rejected: str | None,
+        newer_than: float | None,
+        lasting: float = 0.0,
     ) -> UserToken:
         while True:
             flight = self._flights.get(identity)
@@ -322,6 +346,7 @@ class TokenManager:
                     and token.access_token != rejected
                     and token.is_fresh(time.monotonic())
                     and (newer_than is None or token.obtained_at > newer_than)
+                    and token.lasts(lasting, time.monotonic())
                 )
 
             current = await self.store.get(identity)

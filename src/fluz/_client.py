@@ -29,7 +29,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar
 
 import anyio
 import httpx
@@ -37,21 +37,6 @@ import pydantic
 from fluz_graphql import Client as _GeneratedClient
 from fluz_graphql.async_base_client import AsyncBaseClient, Response
 from fluz_graphql.enums import GiftCardStatus, ScopeType
-from fluz_graphql.get_application_users import GetApplicationUsersGetApplicationUsers
-from fluz_graphql.get_gift_cards import GetGiftCardsGetGiftCards
-from fluz_graphql.get_merchants import GetMerchantsGetMerchants
-from fluz_graphql.get_transactions import GetTransactionsGetTransactionsTransactions
-from fluz_graphql.get_user_cash_balances import GetUserCashBalancesGetUserCashBalances
-from fluz_graphql.get_user_purchases import GetUserPurchasesGetUserPurchases
-from fluz_graphql.get_virtual_card_bulk_order_status import (
-    GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus as BulkOrderStatus,
-)
-from fluz_graphql.input_types import (
-    OfferTypesInput,
-    PurchaseGiftCardInput,
-    TransactionFilterInput,
-    UserPurchaseFilterInput,
-)
 
 from . import _constants as C
 from . import _telemetry
@@ -92,6 +77,25 @@ from ._reveal import (
 )
 from ._sending import deadline_passed, encode_body, readable, send
 from ._transport import RequestSlots
+
+if TYPE_CHECKING:
+    # Annotations only: importing the result and input models costs `import fluz` a
+    # third of its time, and they load with the first call that needs them.
+    from fluz_graphql.get_application_users import GetApplicationUsersGetApplicationUsers
+    from fluz_graphql.get_gift_cards import GetGiftCardsGetGiftCards
+    from fluz_graphql.get_merchants import GetMerchantsGetMerchants
+    from fluz_graphql.get_transactions import GetTransactionsGetTransactionsTransactions
+    from fluz_graphql.get_user_cash_balances import GetUserCashBalancesGetUserCashBalances
+    from fluz_graphql.get_user_purchases import GetUserPurchasesGetUserPurchases
+    from fluz_graphql.get_virtual_card_bulk_order_status import (
+        GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus as BulkOrderStatus,
+    )
+    from fluz_graphql.input_types import (
+        OfferTypesInput,
+        PurchaseGiftCardInput,
+        TransactionFilterInput,
+        UserPurchaseFilterInput,
+    )
 
 logger = logging.getLogger("fluz")
 
@@ -265,9 +269,11 @@ class FluzClient(_GeneratedClient):
             )
             timeout = None  # already the pool's default
         self.url: str = config.url
+        # Parsed once: httpx parses a str URL again for every request (a tenth of a call).
+        self._request_url = httpx.URL(config.url)
         self._http: httpx.AsyncClient = http_client
         pool_size = (limits or C.DEFAULT_LIMITS).max_connections if owns_http_client else None
-        self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT)
+        self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT, one_entry=owns_http_client)
         self._config: ClientConfig = config
         self._owns_http_client = owns_http_client
         self._basic = Sealed(f"Basic {config.api_key}")
@@ -479,12 +485,21 @@ class FluzClient(_GeneratedClient):
                 self._keys.settle(claimed, error)
 
     def get_data(self, response: Response) -> dict[str, Any]:
-        """The ``data`` object of a response returned by :meth:`execute`."""
+        """The ``data`` object of a response returned by :meth:`execute`.
+
+        Inside a generated operation method whose response was a plain success, this is
+        already the method's validated result model (it was parsed straight from the
+        response bytes, see ``fluz._fast_path``), which the method's ``model_validate``
+        then returns as it is.
+        """
         call = current_call.get()
-        if call is not None and call.response is response and call.payload is not None:
-            data = call.payload["data"]
-            if isinstance(data, dict):
-                return data
+        if call is not None and call.response is response:
+            if call.result is not None:
+                return call.result  # type: ignore[return-value]  # (see the docstring)
+            if call.payload is not None:
+                data = call.payload["data"]
+                if isinstance(data, dict):
+                    return data
         # A response of a direct execute() call (read in full), from any task.
         return super().get_data(response)
 
@@ -735,7 +750,7 @@ def _instrumented(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
             current_call.reset(reset)
             # The record can outlive the call (an event loop keeps a cancelled timer, and
             # the context it captured, until it sweeps them): it keeps no response value.
-            record.response = record.payload = None
+            record.response = record.payload = record.result = None
         if decode_error is not None:
             # Raised here, outside the except block: the pydantic error (which holds the
             # response values) is not this error's __context__.

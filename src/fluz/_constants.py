@@ -32,7 +32,7 @@ ENV_SCOPES: Final = "FLUZ_SCOPES"  # comma- or space-separated ScopeType names
 # Explicit, finite timeouts: a hung Fluz request must surface as FluzTimeoutError.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=30.0)
 DEFAULT_LIMITS: Final = httpx.Limits(
-    max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0
+    max_connections=100, max_keepalive_connections=100, keepalive_expiry=30.0
 )
 USER_AGENT: Final = "fluz-client-python"
 # Requests handed to httpx at once (the rest wait in the client, first come first served),

@@ -56,8 +56,9 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class Success:
-    payload: dict[str, Any]
+    payload: dict[str, Any] | None  # None: decoded straight into *result* (fluz._fast_path)
     request_id: str | None
+    result: Any = None  # the generated model of ``data``, when the fast path made it
 
 
 def inspect_response(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from fluz_graphql.call_options import CallOptionsDict
 
 from ._errors import ValidationError
 
@@ -97,6 +98,10 @@ def _positive(value: Any) -> bool:
     )
 
 
+# The generated methods' **kwargs, typed by CallOptionsDict (what mypy accepts is accepted).
+_KEYWORDS = frozenset(CallOptionsDict.__annotations__)
+
+
 def call_options(operation: str, kwargs: dict[str, Any]) -> CallOptions | None:
     """The :class:`CallOptions` of a call from the keyword arguments a generated method
     passed on (``options=``, ``idempotency_key=``); None when there are none.
@@ -107,7 +112,7 @@ def call_options(operation: str, kwargs: dict[str, Any]) -> CallOptions | None:
     """
     if not kwargs:
         return None
-    unknown = set(kwargs) - {"options", "idempotency_key"}
+    unknown = set(kwargs) - _KEYWORDS
     if unknown:
         raise TypeError(
             f"{operation}() got unexpected keyword argument(s) {', '.join(sorted(unknown))}: "

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from fluz_graphql.input_types import OffsetInput
-
 from . import _constants as C
 from ._errors import ValidationError
 
@@ -48,7 +46,7 @@ async def paginate(
         )
     offset = 0
     while True:
-        page = await method(paginate=OffsetInput(limit=page_size, offset=offset), **kwargs)
+        page = await method(paginate=_page(page_size, offset), **kwargs)
         items = list(page or ())
         for item in items:
             if item is not None:
@@ -66,7 +64,7 @@ async def follow_has_next_page(
     check_page_size(page_size)
     offset = 0
     while True:
-        page = await method(paginate=OffsetInput(limit=page_size, offset=offset), **kwargs)
+        page = await method(paginate=_page(page_size, offset), **kwargs)
         found = getattr(page, items, None) or []
         for item in found:
             if item is not None:
@@ -74,3 +72,10 @@ async def follow_has_next_page(
         if not getattr(page, "has_next_page", False) or not found:
             return
         offset += page_size
+
+
+def _page(limit: int, offset: int) -> Any:
+    # Imported here: the input models load with the first call, not at `import fluz`.
+    from fluz_graphql.input_types import OffsetInput
+
+    return OffsetInput(limit=limit, offset=offset)

@@ -41,6 +41,7 @@ class CallRecord:
         "payload",
         "request_id",
         "response",
+        "result",
         "sent",
     )
 
@@ -53,6 +54,9 @@ class CallRecord:
         self.sent = False  # an attempt was handed to the transport (it may have arrived)
         self.response: object = None  # the httpx.Response whose decoded body is `payload`
         self.payload: dict[str, Any] | None = None
+        # The generated model of `data`, when the response was validated straight from its
+        # bytes (fluz._fast_path); `payload` is None then.
+        self.result: object = None
 
     def info(self) -> ResponseInfo:
         return ResponseInfo(self.operation, self.request_id, self.idempotency_key, self.attempts)

@@ -6,19 +6,19 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fluz_graphql.get_virtual_card_bulk_order_status import (
-    GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus as BulkOrderStatus,
-)
-from fluz_graphql.input_types import GetVirtualCardBulkOrderStatusInput, PurchaseGiftCardInput
-from fluz_graphql.purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
-
 from . import _constants as C
 from . import _telemetry
 from ._errors import FluzError, RevealTimeoutError, ValidationError
 from ._poll import Backoff, ProgressCallback, poll_until
 from ._redact import mask
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models load with the first call (not at `import fluz`)
+    from fluz_graphql.get_virtual_card_bulk_order_status import (
+        GetVirtualCardBulkOrderStatusGetVirtualCardBulkOrderStatus as BulkOrderStatus,
+    )
+    from fluz_graphql.input_types import PurchaseGiftCardInput
+    from fluz_graphql.purchase_gift_card import PurchaseGiftCardPurchaseGiftCard
+
     from ._client import FluzClient
 
 
@@ -121,6 +121,8 @@ async def wait_for_bulk_order(
     on_progress: ProgressCallback | None,
 ) -> BulkOrderStatus:
     """See :meth:`FluzClient.wait_for_virtual_card_bulk_order`."""
+    from fluz_graphql.input_types import GetVirtualCardBulkOrderStatusInput
+
     request = GetVirtualCardBulkOrderStatusInput(order_id=order_id)
     outcome = await poll_until(
         lambda: client.get_virtual_card_bulk_order_status(input=request),

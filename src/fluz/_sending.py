@@ -33,10 +33,11 @@ from ._errors import (
     ResponseDecodeError,
     ValidationError,
 )
+from ._fast_path import plain_success
 from ._operations import OperationInfo
 from ._redact import Sealed, redact, secret_values
 from ._response import CallRecord
-from ._transport import ResponseTooLarge, post
+from ._transport import ResponseTooLarge, pool_timeout, post
 from ._validation import validate_variables
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ async def send(
     identity = None if op.uses_basic_auth else _require_identity(client, op, call)
     token_lane = bool(op.root_fields) and all(f in _TOKEN_FIELDS for f in op.root_fields)
     give_up_at = anyio.current_time() + client._deadline
+    wait = pool_timeout(client._http, client._timeout)
     retries = 0
     replayed = False
     renewed: UserToken | None = None  # the token renewed after a rejection, for the replay
@@ -125,40 +127,40 @@ async def send(
     while True:
         call.attempts += 1
         call.request_id = None
+        # The token is taken before waiting for a request slot, so that a renewal starts
+        # at once (in its own lane) rather than behind the calls queued for slots ...
         token = None
         if identity is None:
-            if not client._config.api_key:  # an OAuth client built without one
-                no_key = ConfigurationError(
-                    f"{op.name} needs the app's API key: pass api_key=... or set {C.ENV_API_KEY}",
-                    operation=op.name,
-                )
-                no_key.request_sent = False
-                raise no_key
-            authorization = client._basic
+            authorization = _api_key_authorization(client, op)
         else:
+            # The token renewed after a refusal serves the replay only; later attempts
+            # take the store's (renewed again if it aged during a backoff).
             token = renewed or await client._user_token(identity, op, call)
-            authorization = Sealed(f"Bearer {token.access_token}")
-        ctx = Context(
-            op.name,
-            call.idempotency_key,
-            functools.partial(_secrets, client, token, variables),
-        )
-        started = time.perf_counter()
-        sent_at = time.monotonic()
-        call.sent = True
+            renewed = None
         try:
-            response, content = await post(
-                client._http,
-                client.url,
-                content=body,
-                headers=_headers(client, authorization),
-                slots=client._slots,
-                max_bytes=C.MAX_RESPONSE_BYTES,
-                timeout=client._timeout,
-                token_lane=token_lane,
-            )
+            async with client._slots.held(wait, token_lane=token_lane) as waited:
+                if token is not None:
+                    assert identity is not None
+                    if waited and not token.is_fresh(time.monotonic()):
+                        # ... and checked again once the slot is held: it may have aged
+                        # past its renewal time while queued, and sent anyway it would
+                        # only earn a refusal (and then, queued again, maybe another).
+                        token = await client._user_token(identity, op, call)
+                    authorization = Sealed(f"Bearer {token.access_token}")
+                started = time.perf_counter()
+                sent_at = time.monotonic()
+                call.sent = True
+                response, content = await post(
+                    client._http,
+                    client._request_url,
+                    content=body,
+                    headers=_headers(client, authorization),
+                    max_bytes=C.MAX_RESPONSE_BYTES,
+                    timeout=client._timeout,
+                    entry=client._slots.entry(),
+                )
         except httpx.RequestError as exc:
-            failure = transport_failure(exc, ctx)
+            failure = transport_failure(exc, _context(client, op, call, token, variables))
             retry_allowed = may_repeat or not getattr(failure.error, "request_sent", True)
         except ResponseTooLarge as exc:
             # Not retried: the same request would get the same answer.
@@ -171,10 +173,12 @@ async def send(
             )
             raise error from None
         else:
-            outcome = inspect_response(
+            outcome = plain_success(
+                op, response, content.value, raise_on_payload_errors=client._raise_on_payload_errors
+            ) or inspect_response(
                 response,
                 content.value,
-                ctx,
+                _context(client, op, call, token, variables),
                 raise_on_payload_errors=client._raise_on_payload_errors,
             )
             call.request_id = (
@@ -192,6 +196,7 @@ async def send(
             if isinstance(outcome, Success):
                 call.response = response
                 call.payload = outcome.payload
+                call.result = outcome.result
                 return response, content
             failure = outcome
             if failure.token_rejected and token is not None and not replayed:
@@ -228,6 +233,29 @@ async def send(
         )
         _telemetry.retry(retries, delay, failure.error)
         await anyio.sleep(delay)
+
+
+def _api_key_authorization(client: FluzClient, op: OperationInfo) -> Sealed[str]:
+    if not client._config.api_key:  # an OAuth client built without one
+        no_key = ConfigurationError(
+            f"{op.name} needs the app's API key: pass api_key=... or set {C.ENV_API_KEY}",
+            operation=op.name,
+        )
+        no_key.request_sent = False
+        raise no_key
+    return client._basic
+
+
+def _context(
+    client: FluzClient,
+    op: OperationInfo,
+    call: CallRecord,
+    token: UserToken | None,
+    variables: dict[str, Any],
+) -> Context:
+    return Context(
+        op.name, call.idempotency_key, functools.partial(_secrets, client, token, variables)
+    )
 
 
 def _headers(client: FluzClient, authorization: Sealed[str]) -> Sealed[dict[str, str]]:

@@ -33,11 +33,23 @@ class RequestSlots:
     them.
     """
 
-    def __init__(self, size: int, token_size: int = C.TOKEN_REQUEST_SLOTS) -> None:
+    def __init__(
+        self, size: int, token_size: int = C.TOKEN_REQUEST_SLOTS, *, one_entry: bool = False
+    ) -> None:
         self.size = size
         self.token_size = token_size
+        self.one_entry = one_entry
         self._semaphore: anyio.Semaphore | None = None
         self._token_semaphore: anyio.Semaphore | None = None
+        self._entry: anyio.Lock | None = None
+
+    def entry(self) -> anyio.Lock | None:
+        """The lock that lets one request at a time into httpcore's pool until it owns a
+        connection (see :func:`post`); None unless *one_entry* (the client's own pool:
+        the lock relies on httpcore's trace events, which other transports never send)."""
+        if self.one_entry and self._entry is None:
+            self._entry = anyio.Lock()
+        return self._entry
 
     def semaphore(self, *, token_lane: bool = False) -> anyio.Semaphore:
         if token_lane:
@@ -48,62 +60,128 @@ class RequestSlots:
             self._semaphore = anyio.Semaphore(self.size)
         return self._semaphore
 
+    def held(self, wait: float | None, *, token_lane: bool = False) -> _HeldSlot:
+        """``async with slots.held(wait) as waited:`` holds one slot for the block, waiting
+        at most *wait* seconds (None: forever) for it to come free; *waited* says whether
+        it had to.
+
+        Raises:
+            httpx.PoolTimeout: no slot came free in time (as httpx's own pool would).
+        """
+        return _HeldSlot(self.semaphore(token_lane=token_lane), wait)
+
+
+class _HeldSlot:
+    __slots__ = ("_semaphore", "_wait")
+
+    def __init__(self, semaphore: anyio.Semaphore, wait: float | None) -> None:
+        self._semaphore = semaphore
+        self._wait = wait
+
+    async def __aenter__(self) -> bool:
+        """Whether the slot had to be waited for."""
+        try:
+            self._semaphore.acquire_nowait()  # a free slot: no checkpoint, as http.post()
+        except anyio.WouldBlock:
+            try:
+                with anyio.fail_after(self._wait):
+                    await self._semaphore.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("no request slot came free in time") from None
+            return True
+        return False
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._semaphore.release()
+
 
 async def post(
     http: httpx.AsyncClient,
-    url: str,
+    url: httpx.URL,
     *,
     content: Sealed[bytes],
     headers: Sealed[dict[str, str]],
-    slots: RequestSlots,
     max_bytes: int,
     timeout: httpx.Timeout | float | None = None,  # noqa: ASYNC109 (httpx's, per request)
-    token_lane: bool = False,
+    entry: anyio.Lock | None = None,
 ) -> tuple[httpx.Response, Sealed[bytes]]:
     """POST *content* and read the whole (decoded) body. *timeout* None: the pool's.
 
-    Waiting for a free slot counts against the pool timeout, as waiting in httpx's pool
-    would. The body and headers stay sealed (see :class:`Sealed`) until handed to httpx.
+    The caller holds a request slot (:meth:`RequestSlots.held`). The body and headers stay
+    sealed (see :class:`Sealed`) until handed to httpx. *entry*: see
+    :meth:`RequestSlots.entry`.
 
     Raises:
-        httpx.RequestError: as ``http.post()`` (httpx.PoolTimeout when no slot came free).
+        httpx.RequestError: as ``http.post()``.
         ResponseTooLarge: the body exceeds *max_bytes* (the connection is closed).
     """
-    semaphore = slots.semaphore(token_lane=token_lane)
-    try:
-        semaphore.acquire_nowait()  # a free slot: no checkpoint, as a plain http.post()
-    except anyio.WouldBlock:
-        try:
-            with anyio.fail_after(_pool_timeout(http, timeout)):
-                await semaphore.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no request slot came free in time") from None
-    try:
-        # Built only now: thousands of waiting calls should not each hold a request.
-        request = http.build_request(
-            "POST",
-            url,
-            content=content.value,
-            headers=headers.value,
-            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-        )
+    # Built only now: thousands of calls waiting for a slot should not each hold a request.
+    request = http.build_request(
+        "POST",
+        url,
+        content=content.value,
+        headers=headers.value,
+        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+    )
+    if entry is None:
         response = await http.send(request, stream=True)
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ResponseTooLarge(response.status_code, max_bytes)
-                chunks.append(chunk)
-        finally:
-            await response.aclose()
+    else:
+        response = await _send_entering_alone(http, request, entry)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ResponseTooLarge(response.status_code, max_bytes)
+            chunks.append(chunk)
     finally:
-        semaphore.release()
+        await response.aclose()
     return response, Sealed(b"".join(chunks))
 
 
-def _pool_timeout(http: httpx.AsyncClient, timeout: httpx.Timeout | float | None) -> float | None:
+# The first httpcore trace event of a request that owns its connection: a new connection
+# being opened for it, or request headers going out on a reused one (then ACTIVE).
+_OWNS_CONNECTION = (
+    ".connect_tcp.started",
+    ".connect_unix_socket.started",
+    ".send_request_headers.started",
+)
+
+
+async def _send_entering_alone(
+    http: httpx.AsyncClient, request: httpx.Request, entry: anyio.Lock
+) -> httpx.Response:
+    """``http.send(request, stream=True)``, holding *entry* until the request owns its
+    connection.
+
+    httpcore 1.0's pool assigns a new request the first idle connection, which stays idle
+    until that request, after a checkpoint, starts using it: every request arriving
+    meanwhile is assigned the same connection, all but one find it busy and queue again,
+    and the herd chases the next idle connection. With 50 calls in flight, 15 connections
+    served them, throughput fell below that of one call in flight, and latencies reached
+    seconds. One request at a time in that short section (a few µs, no I/O) ends it.
+    """
+    await entry.acquire()
+    held = True
+
+    async def trace(name: str, info: object) -> None:
+        nonlocal held
+        if held and name.endswith(_OWNS_CONNECTION):
+            held = False
+            entry.release()
+
+    request.extensions["trace"] = trace
+    try:
+        return await http.send(request, stream=True)
+    finally:
+        if held:
+            entry.release()
+
+
+def pool_timeout(http: httpx.AsyncClient, timeout: httpx.Timeout | float | None) -> float | None:
+    """How long a request may wait for a slot: the pool timeout of *timeout* (None: of
+    *http*'s own), as waiting in httpx's pool would."""
     if timeout is None:
         return http.timeout.pool
     return httpx.Timeout(timeout).pool

@@ -10,13 +10,13 @@ client cannot judge is left to the server.
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from typing import Any, NoReturn
 
 import pydantic
 from fluz_graphql import base_model as _base_model
 from fluz_graphql.base_model import UNSET, BaseModel, InputModel
-from fluz_graphql.input_types import OffsetInput
 from fluz_graphql.money import MoneyError, parse_money
 
 from . import _constants as C
@@ -73,7 +73,9 @@ def validate_variables(op: OperationInfo, variables: dict[str, Any]) -> None:
 
 def _check_model(model: BaseModel, path: str) -> None:
     type_name = type(model).__name__
-    if isinstance(model, OffsetInput):
+    # The input models load on first use (not at `import fluz`): no OffsetInput before.
+    inputs = sys.modules.get("fluz_graphql.input_types")
+    if inputs is not None and isinstance(model, inputs.OffsetInput):
         _check_page(model, path)
         return
     is_filter = type_name.endswith("FilterInput")
@@ -129,7 +131,7 @@ def _check_amount(where: str, value: object, *, positive: bool) -> None:
         _fail(where, "non_negative", f"{where} must not be negative")
 
 
-def _check_page(page: OffsetInput, path: str) -> None:
+def _check_page(page: Any, path: str) -> None:
     if page.limit is not None and not 1 <= page.limit <= C.MAX_PAGE_SIZE:
         _fail(f"{path}.limit", "page_size", f"{path}.limit must be between 1 and {C.MAX_PAGE_SIZE}")
     if page.offset is not None and page.offset < 0:

@@ -262,8 +262,9 @@ async def test_a_rejected_request_is_replayed_only_with_a_token_newer_than_itsel
         return make_user_token(minted[-1], None, 30.0)
 
     tokens = TokenManager()
+    sent_at = time.monotonic()
     first = (await tokens.user_token(identity, mint)).access_token
-    await tokens.replace_rejected(identity, mint, "an-older-token", sent_at=0.0)
+    await tokens.replace_rejected(identity, mint, "an-older-token", sent_at=sent_at)
     assert len(minted) == 1  # the current token is newer than the refused request: reused
 
     await tokens.replace_rejected(identity, mint, "an-older-token", sent_at=time.monotonic())

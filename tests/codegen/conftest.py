@@ -21,6 +21,7 @@ CODEGEN_INPUTS = (
     "generated",
     "src/fluz/_codegen/scalars.py",
     "src/fluz/_codegen/money.py",
+    "src/fluz/_codegen/call_options.py",
 )
 
 

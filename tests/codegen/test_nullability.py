@@ -86,7 +86,8 @@ def test_the_operation_text_sent_to_fluz_carries_no_client_directive() -> None:
 
 def test_money_fields_are_decimal_and_no_float_is_left() -> None:
     for path in GENERATED_PACKAGE.glob("*.py"):
-        if path.name in {"money.py", "async_base_client.py", "base_client.py"}:
+        # (call_options.py: timeouts and deadlines are seconds, not money)
+        if path.name in {"money.py", "async_base_client.py", "base_client.py", "call_options.py"}:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         floats = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "float"]

@@ -195,6 +195,11 @@ class {OPEN_ENUM_BASE}(str, Enum):
 _LAZY_INIT_HOOKS = ("__getattr__", "__dir__")
 
 
+# The TypedDict of the generated methods' **kwargs (src/fluz/_codegen/call_options.py,
+# copied into the generated package).
+CALL_OPTIONS_DICT = "CallOptionsDict"
+
+
 class CodegenPluginError(RuntimeError):
     """The ariadne-codegen output no longer has the shape this plugin rewrites."""
 
@@ -303,6 +308,17 @@ class FluzCodegenPlugin(Plugin):
             assert parent is not None
             doc = method_docstring(node, operation, root_name, parent.fields[root_name])
             _set_docstring(node, doc, indent=8)
+            if node.args.kwarg is not None:
+                # Typed per-call keywords: a misspelt option is a type error at the call.
+                node.args.kwarg.annotation = ast.Subscript(
+                    value=ast.Name(id="Unpack", ctx=ast.Load()),
+                    slice=ast.Name(id=CALL_OPTIONS_DICT, ctx=ast.Load()),
+                    ctx=ast.Load(),
+                )
+        module.body[:0] = [
+            ast.ImportFrom(module="typing", names=[ast.alias("Unpack")], level=0),
+            ast.ImportFrom(module="call_options", names=[ast.alias(CALL_OPTIONS_DICT)], level=1),
+        ]
         return module
 
     def generate_input_field(
