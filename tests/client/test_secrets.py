@@ -175,8 +175,9 @@ async def test_no_secret_leaks_in_the_sandbox_flows(
 
 
 def appears(secret: str, text: str) -> bool:
-    """Substring match; a short secret (a CVV) must stand alone, not inside an id or a
-    timing where three digits turn up by chance."""
+    """Substring match; a short secret (a CVV) must stand alone, not inside an id, a
+    timing or a traceback's "line 739" where three digits turn up by chance."""
     if len(secret) >= 8:
         return secret in text
-    return re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", text) is not None
+    pattern = rf"(?<![0-9A-Za-z])(?<!line ){re.escape(secret)}(?![0-9A-Za-z])"
+    return re.search(pattern, text) is not None
