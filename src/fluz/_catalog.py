@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
-from fluz_graphql.fragments import MerchantWithOffers
 from pydantic import TypeAdapter
 
 from . import _constants as C
 
 if TYPE_CHECKING:
+    # Imported at first use (_adapter): the fragment models are a fifth of `import fluz`.
+    from fluz_graphql.fragments import MerchantWithOffers
+
     from ._client import FluzClient
 
 
@@ -120,6 +122,8 @@ def _load(data: bytes) -> list[MerchantWithOffers]:
 def _adapter() -> TypeAdapter[list[MerchantWithOffers]]:
     global _ADAPTER
     if _ADAPTER is None:
+        from fluz_graphql.fragments import MerchantWithOffers
+
         _ADAPTER = TypeAdapter(list[MerchantWithOffers])
     return _ADAPTER
 

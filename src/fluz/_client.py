@@ -473,8 +473,10 @@ class FluzClient(_GeneratedClient):
         try:
             body = encode_body(self, op, query, operation_name, variables, call)
             with _telemetry.operation(op.name, op.is_mutation, call):
-                with anyio.move_on_after(self._deadline):
-                    return await send(self, op, body, variables, call)
+                # One clock read serves the scope and send()'s retry planning.
+                give_up_at = anyio.current_time() + self._deadline
+                with anyio.CancelScope(deadline=give_up_at):
+                    return await send(self, op, body, variables, call, give_up_at)
                 error = deadline_passed(self, op, call)
                 raise error
         except BaseException as exc:

@@ -107,8 +107,10 @@ async def send(
     body: Sealed[bytes],
     variables: dict[str, Any],
     call: CallRecord,
+    give_up_at: float,
 ) -> tuple[httpx.Response, Sealed[bytes]]:
-    """Send *body* until it succeeds, a failure is final or retries run out.
+    """Send *body* until it succeeds, a failure is final or retries run out (no retry is
+    started that could not finish by *give_up_at*, on anyio's clock).
 
     Secrets (the Authorization value, the body, the response) are held in
     :class:`Sealed` objects here, so a traceback rendered with its locals shows none.
@@ -117,7 +119,6 @@ async def send(
     may_repeat = op.retry_safe_without_key or call.idempotency_key is not None
     identity = None if op.uses_basic_auth else _require_identity(client, op, call)
     token_lane = bool(op.root_fields) and all(f in _TOKEN_FIELDS for f in op.root_fields)
-    give_up_at = anyio.current_time() + client._deadline
     wait = pool_timeout(client._http, client._timeout)
     retries = 0
     replayed = False
