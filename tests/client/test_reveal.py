@@ -110,7 +110,7 @@ async def test_deadline_raises_reveal_timeout_with_attempts_and_elapsed() -> Non
             await fluz.reveal_gift_card(CARD, initial_delay=0.005, timeout=0.05)
     error = caught.value
     assert error.attempts == len(fake.seen("RevealGiftCardByGiftCardId")) >= 3
-    assert error.elapsed > 0
+    assert error.elapsed >= 0.05  # the whole timeout passed before giving up
     assert str(CARD) in error.message
     assert error.operation == "RevealGiftCardByGiftCardId"
 
