@@ -120,8 +120,9 @@ async def test_the_whole_flow_ends_in_a_typed_reauthorize_error(flow: Flow) -> N
         # further refresh attempts until new tokens arrive.
         flow.sandbox.advance_clock(61)
         for _ in range(2):
-            with pytest.raises(RefreshTokenExpiredError, match="authorize the app again"):
+            with pytest.raises(RefreshTokenExpiredError, match="authorize the app again") as e:
                 await alice.get_wallet()
+            assert e.value.code == "invalid_grant"  # OAuth's own word for it
         assert refreshes(flow) == 3
 
         # The user authorizes again: the same client acts with the new tokens.
@@ -218,6 +219,18 @@ async def test_without_an_api_key_or_a_user_the_error_says_what_to_do(flow: Flow
             await fluz.get_application_scopes()
         with pytest.raises(ConfigurationError, match="for_oauth_user"):
             fluz.for_user(flow.sandbox.user_id, flow.sandbox.account_id)
+
+
+async def test_a_forgotten_user_is_no_longer_acted_for(flow: Flow) -> None:
+    assert (await flow.connect("bob")).status_code == 200
+    async with flow.client() as fluz:
+        bob = fluz.for_oauth_user("bob", flow.saved.tokens["bob"])
+        assert await bob.get_wallet() is not None
+        await fluz.forget_oauth_user("bob")
+        # Neither the cached token nor the app's tokens are used any more.
+        with pytest.raises(ConfigurationError, match="no OAuth tokens for user 'bob'"):
+            await bob.get_wallet()
+    assert flow.sandbox.counters().requests_by_operation["getWallet"] == 1
 
 
 async def test_app_level_operations_work_when_an_api_key_is_given(flow: Flow) -> None:
