@@ -36,6 +36,7 @@ async def refused(call: Call) -> ValidationError:
         with pytest.raises(ValidationError) as caught:
             await call(fluz)
     assert fake.requests == []
+    assert caught.value.code == "CLIENT_VALIDATION"  # refused by the client, not by Fluz
     return caught.value
 
 
@@ -62,6 +63,14 @@ async def test_a_blank_idempotency_key_is_refused() -> None:
     error = await refused(lambda f: f.transfer_internal_balance(input=transfer))
     assert (error.field, error.rule) == ("input.idempotency_key", "non_empty")
     assert "must not be blank" in error.message
+
+
+async def test_a_per_call_key_that_is_not_a_uuid_is_refused_for_a_uuid_keyed_input() -> None:
+    order = PurchaseGiftCardInput(offer_id=OFFER, amount=10)
+    error = await refused(lambda f: f.purchase_gift_card(input=order, idempotency_key="k-1"))
+    assert (error.field, error.rule) == ("idempotency_key", "uuid")
+    assert error.operation == "PurchaseGiftCard"
+    assert order.idempotency_key is None  # the caller's input is untouched
 
 
 async def test_a_negative_part_of_a_payment_is_refused() -> None:

@@ -69,6 +69,7 @@ async def test_a_poll_in_flight_at_the_deadline_is_finished_and_counted() -> Non
     assert error.elapsed == pytest.approx(answered[-1] - start, abs=0.05)
     assert error.elapsed >= 0.3
     assert f"after {error.attempts} polls" in error.message
+    assert error.code == "POLL_TIMEOUT"
 
 
 async def test_the_last_poll_is_made_at_the_deadline_not_after_the_next_delay() -> None:
