@@ -244,7 +244,8 @@ def test_token_lifetime_is_read_from_the_jwt_payload() -> None:
     assert token_lifetime("opaque-token") is None
     assert token_lifetime("a.!!!.c") is None
     fresh = make_user_token(make_jwt(180), None, skew=30)
-    assert fresh.refresh_at is not None and fresh.expires_mono is not None
+    assert fresh.refresh_at is not None
+    assert fresh.expires_mono is not None
     assert fresh.refresh_at - fresh.obtained_at == pytest.approx(150)  # 30 s early
     assert fresh.expires_mono - fresh.obtained_at == pytest.approx(180)
     short = make_user_token(make_jwt(10), None, skew=30)  # skew capped at half the lifetime

@@ -65,6 +65,7 @@ async def test_a_poll_in_flight_at_the_deadline_is_finished_and_counted() -> Non
     assert error.attempts == 2
     assert [p.attempt for p in seen] == [1, 2]
     assert seen[-1].next_delay is None
+    assert seen[-1].elapsed == error.elapsed
     assert not any(p.done for p in seen)
     assert error.elapsed == pytest.approx(answered[-1] - start, abs=0.05)
     assert error.elapsed >= 0.3
@@ -84,7 +85,8 @@ async def test_the_last_poll_is_made_at_the_deadline_not_after_the_next_delay() 
             )
     assert caught.value.attempts == 2
     next_delay = seen[0].next_delay
-    assert next_delay is not None and 0 < next_delay <= 0.2  # shortened to the deadline
+    assert next_delay is not None
+    assert 0 < next_delay <= 0.2  # shortened to the deadline
     assert answered[1] - start >= 0.2
 
 
@@ -109,6 +111,16 @@ async def test_a_reveal_with_bad_poll_settings_is_refused_before_polling(
         with pytest.raises(ValidationError, match=message):
             await fluz.reveal_gift_card(CARD, **settings)
     assert fake.seen("RevealGiftCardByGiftCardId") == []
+
+
+async def test_a_gift_card_id_that_is_not_a_uuid_is_refused_before_polling() -> None:
+    fake = FakeFluz()
+    async with fake.client() as fluz:
+        with pytest.raises(ValidationError) as caught:
+            await fluz.reveal_gift_card("card-1")
+    assert (caught.value.field, caught.value.rule) == ("gift_card_id", "uuid")
+    assert caught.value.code == "CLIENT_VALIDATION"
+    assert fake.requests == []
 
 
 async def test_poll_settings_at_their_bounds_are_accepted() -> None:

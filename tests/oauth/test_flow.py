@@ -226,11 +226,18 @@ async def test_a_forgotten_user_is_no_longer_acted_for(flow: Flow) -> None:
     async with flow.client() as fluz:
         bob = fluz.for_oauth_user("bob", flow.saved.tokens["bob"])
         assert await bob.get_wallet() is not None
+        assert (await bob.token_info()).scopes == ("LIST_OFFERS", "LIST_PAYMENT")
         await fluz.forget_oauth_user("bob")
         # Neither the cached token nor the app's tokens are used any more.
         with pytest.raises(ConfigurationError, match="no OAuth tokens for user 'bob'"):
             await bob.get_wallet()
     assert flow.sandbox.counters().requests_by_operation["getWallet"] == 1
+
+
+@pytest.mark.parametrize("option", ["user_id", "account_id", "seat_id", "scopes"])
+async def test_api_key_identities_are_refused_by_the_oauth_client(flow: Flow, option: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"^{option} does not apply to OAuth users"):
+        OAuthFluzClient(flow.oauth, url=flow.sandbox.url, **{option: "x"})
 
 
 async def test_app_level_operations_work_when_an_api_key_is_given(flow: Flow) -> None:
