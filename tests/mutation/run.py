@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="short names (_retry) or full (fluz._retry)")
     parser.add_argument(
-        "--sample", type=int, choices=(1, 2, 5, 10), default=1, help="run one mutant in N"
+        "--sample", type=int, choices=(1, 2, 5, 10), default=5, help="run one mutant in N"
     )
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--minimum", type=float, default=90.0)
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             *patterns,
         ]
         print("$", " ".join(command), flush=True)
-        # mutmut's progress line redraws itself; its verdicts are read from mutants/ below.
-        subprocess.run(command, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+        # mutmut prints its progress; the verdicts are read from mutants/ below.
+        subprocess.run(command, cwd=ROOT, check=False)
     return _report(modules, patterns, args.minimum)
 
 
