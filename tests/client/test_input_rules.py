@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -71,6 +72,15 @@ async def test_a_per_call_key_that_is_not_a_uuid_is_refused_for_a_uuid_keyed_inp
     assert (error.field, error.rule) == ("idempotency_key", "uuid")
     assert error.operation == "PurchaseGiftCard"
     assert order.idempotency_key is None  # the caller's input is untouched
+
+
+async def test_an_input_built_without_validation_still_meets_the_money_rule() -> None:
+    # model_construct() skips the model's own checks; the call still applies them.
+    sneaky = PurchaseGiftCardInput.model_construct(offer_id=OFFER, amount=Decimal("10.005"))
+    error = await refused(lambda f: f.purchase_gift_card(input=sneaky))
+    assert (error.field, error.rule) == ("input.amount", "max_2_decimals")
+    assert error.message.startswith("input.amount ")
+    assert "decimal" in error.message
 
 
 async def test_a_negative_part_of_a_payment_is_refused() -> None:

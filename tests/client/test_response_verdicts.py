@@ -5,6 +5,8 @@ status, a request id only in a header, an answer too large to read."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
 from typing import Any
 
@@ -211,3 +213,17 @@ async def test_an_answer_too_large_to_read_is_not_retried(monkeypatch: pytest.Mo
     assert caught.value.operation == "PurchaseGiftCard"
     assert caught.value.idempotency_key is not None
     assert len(fake.seen("PurchaseGiftCard")) == 1
+
+
+async def test_execute_returns_a_readable_response_of_a_compressed_answer() -> None:
+    body = json.dumps({"data": {"getMerchants": []}}).encode()
+    fake = FakeFluz().on(
+        "GetMerchants",
+        httpx.Response(200, content=gzip.compress(body), headers={"content-encoding": "gzip"}),
+    )
+    async with fake.client() as fluz:
+        response = await fluz.execute(
+            "query GetMerchants { getMerchants { slug } }", "GetMerchants"
+        )
+    assert response.json() == {"data": {"getMerchants": []}}
+    assert "content-encoding" not in response.headers

@@ -70,6 +70,7 @@ async def test_a_poll_in_flight_at_the_deadline_is_finished_and_counted() -> Non
     assert error.elapsed == pytest.approx(answered[-1] - start, abs=0.05)
     assert error.elapsed >= 0.3
     assert f"after {error.attempts} polls" in error.message
+    assert "last poll failed" not in error.message
     assert error.code == "POLL_TIMEOUT"
 
 
@@ -130,3 +131,33 @@ async def test_poll_settings_at_their_bounds_are_accepted() -> None:
             CARD, initial_delay=0, max_delay=0, multiplier=1.0, jitter=1.0
         )
     assert details.attempts == 2
+
+
+async def test_a_reveal_timing_out_on_a_failing_poll_says_which_failure() -> None:
+    fake = FakeFluz().on("RevealGiftCardByGiftCardId", httpx.Response(503))
+    async with fake.client(max_retries=0) as fluz:
+        with pytest.raises(RevealTimeoutError) as caught:
+            await fluz.reveal_gift_card(CARD, initial_delay=0.01, timeout=0.05)
+    assert caught.value.message.endswith("; the last poll failed: ServerError")
+
+
+async def test_a_bulk_order_wait_that_times_out_names_the_order() -> None:
+    pending = gql(
+        {
+            "getVirtualCardBulkOrderStatus": {
+                "orderId": "b3JkZXI=",
+                "orderStatus": "PENDING",
+                "totalCards": 2,
+                "successfulCardCreations": 0,
+                "failedCardCreations": 0,
+                "virtualCards": [],
+            }
+        }
+    )
+    fake = FakeFluz().on("GetVirtualCardBulkOrderStatus", pending)
+    async with fake.client() as fluz:
+        with pytest.raises(RevealTimeoutError) as caught:
+            await fluz.wait_for_virtual_card_bulk_order(
+                "b3JkZXI=", initial_delay=0.01, timeout=0.05
+            )
+    assert caught.value.message.startswith("bulk virtual-card order b3JkZXI= not finished after")

@@ -234,6 +234,14 @@ async def test_a_forgotten_user_is_no_longer_acted_for(flow: Flow) -> None:
     assert flow.sandbox.counters().requests_by_operation["getWallet"] == 1
 
 
+async def test_the_oauth_client_repr_names_its_class_url_and_user(flow: Flow) -> None:
+    assert (await flow.connect("carol")).status_code == 200
+    async with flow.client() as fluz:
+        assert repr(fluz) == f"OAuthFluzClient(url={flow.sandbox.url!r})"
+        carol = fluz.for_oauth_user("carol", flow.saved.tokens["carol"])
+        assert repr(carol) == f"OAuthFluzClient(url={flow.sandbox.url!r}, user='carol')"
+
+
 @pytest.mark.parametrize("option", ["user_id", "account_id", "seat_id", "scopes"])
 async def test_api_key_identities_are_refused_by_the_oauth_client(flow: Flow, option: str) -> None:
     with pytest.raises(ConfigurationError, match=f"^{option} does not apply to OAuth users"):
