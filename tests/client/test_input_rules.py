@@ -113,6 +113,15 @@ async def test_exactly_one_of_says_which_fields_and_what_was_wrong(
     )
 
 
+async def test_an_empty_string_counts_as_not_given_for_exactly_one_of() -> None:
+    fake = FakeFluz().on("PurchaseGiftCard", gql({"purchaseGiftCard": purchase()}))
+    async with fake.client() as fluz:
+        await fluz.purchase_gift_card(
+            input=PurchaseGiftCardInput(offer_id=OFFER, merchant_slug="", amount=10)
+        )
+    assert len(fake.seen("PurchaseGiftCard")) == 1
+
+
 async def test_no_funding_source_names_every_source() -> None:
     bad = PurchaseGiftCardInput(offer_id=OFFER, amount=10, default_to_balance=False)
     error = await refused(lambda f: f.purchase_gift_card(input=bad))

@@ -7,6 +7,8 @@ import anyio
 import httpx
 import pytest
 
+from fluz import FluzTimeoutError
+
 from .fakes import FakeFluz, gql_error, merchants_page
 
 pytestmark = pytest.mark.anyio
@@ -52,3 +54,20 @@ async def test_a_call_refused_after_another_renewed_reuses_that_newer_token() ->
     replays = [s for s in fake.seen("GetMerchants") if s.authorization != first_token[0]]
     assert len(replays) == 2
     assert {s.authorization for s in replays} == {f"Bearer {fake.issued[1]}"}
+
+
+async def test_a_deadline_passing_during_the_renewal_names_the_refused_request() -> None:
+    # The request id of the last answer Fluz gave is what its support can look up.
+    async def stuck(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(10)
+        raise AssertionError("not reached")
+
+    fake = FakeFluz().on("GetMerchants", gql_error("AUTH-0008", "expired", rid="req-refused"))
+    fake.on("RefreshUserAccessToken", stuck)
+    async with fake.client(deadline=0.3) as fluz:
+        await fluz.token_info()
+        with anyio.fail_after(5), pytest.raises(FluzTimeoutError) as caught:
+            await fluz.get_merchants()
+    assert caught.value.code == "DEADLINE"
+    assert caught.value.request_id == "req-refused"
+    assert caught.value.request_sent is True

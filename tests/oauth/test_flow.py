@@ -208,6 +208,11 @@ async def test_a_failing_save_tokens_is_logged_not_raised(
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(failures) == 2
     assert "OSError" in failures[0].getMessage()
+    assert (
+        failures[0]
+        .getMessage()
+        .endswith("the tokens are kept in memory, and the next renewal hands newer ones over")
+    )
     assert tokens.refresh_token not in caplog.text
 
 
