@@ -17,6 +17,8 @@ import anyio
 import httpx
 import pytest
 
+from fluz import ResponseDecodeError
+
 from .fakes import FakeFluz, gql, merchants_page
 
 pytestmark = pytest.mark.anyio
@@ -139,3 +141,18 @@ async def test_token_info_reports_the_expiry_from_exp() -> None:
     assert info.expires_at is not None
     assert info.expires_at.timestamp() == exp
     assert info.refreshable is False
+
+
+async def test_a_token_answer_without_any_token_fails_the_call_unsent() -> None:
+    empty = {"token": None, "accessToken": None, "refreshToken": None, "scopes": None}
+    fake = FakeFluz().on("GenerateUserAccessToken", gql({"generateUserAccessToken": empty}))
+    fake.on("GetMerchants", merchants_page(1))
+    async with fake.client(max_retries=0) as fluz:
+        with pytest.raises(ResponseDecodeError) as caught:
+            await fluz.get_merchants()
+    assert caught.value.message == (
+        "GetMerchants was not sent: its user token could not be obtained: "
+        "token response carries neither accessToken nor token"
+    )
+    assert caught.value.request_sent is False
+    assert fake.seen("GetMerchants") == []

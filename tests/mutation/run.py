@@ -10,6 +10,8 @@ survivor with whether tests/mutation/SURVIVORS.md explains it.
     python -m tests.mutation.run --sample 5        # one mutant in 5 (by number), to save time
     python -m tests.mutation.run --report          # score the last run again, run nothing
 
+The score of a module is caught / (run - equivalent): mutants SURVIVORS.md lists as
+equivalent (no behaviour changes) are left out; the ones it accepts still count as survived.
 Exit status 1 when a module scores below ``--minimum`` (90 %) or a survivor is unexplained.
 mutmut keeps its work in ``mutants/`` (git-ignored); each run starts from a fresh copy
 unless ``--keep`` is given.
@@ -105,38 +107,49 @@ def _report(modules: list[str], patterns: list[str], minimum: float) -> int:
 
     from mutmut.stats import status_by_exit_code
 
-    explained = set(re.findall(r"`(fluz\.[^`]+__mutmut_\d+)`", _read(SURVIVORS_FILE)))
+    equivalent, accepted = _explained()
     failed = False
-    survivors: list[tuple[str, bool]] = []
-    print(f"\n{'module':<28}{'mutants':>8}{'caught':>8}{'survived':>9}{'score':>8}")
+    survivors: list[tuple[str, str]] = []
+    print(f"\n{'module':<28}{'mutants':>8}{'caught':>8}{'equiv.':>8}{'survived':>9}{'score':>8}")
     for module, pattern in zip(modules, patterns, strict=True):
         meta = ROOT / "mutants" / (MODULES[module] + ".meta")
         codes = json.loads(_read(meta) or "{}").get("exit_code_by_key", {})
-        verdicts = Counter()
+        verdicts: Counter[str] = Counter()
         for key, code in sorted(codes.items(), key=lambda kv: _natural(kv[0])):
             if not fnmatchcase(key, pattern):
                 continue
             status = status_by_exit_code[code]
             if status in _UNSCORED:
                 continue
-            caught = status in _CAUGHT
-            verdicts["caught" if caught else "survived"] += 1
-            if not caught:
-                survivors.append((f"{key} ({status})", key in explained))
+            if status in _CAUGHT:
+                verdicts["caught"] += 1
+                continue
+            why = "equivalent" if key in equivalent else "accepted" if key in accepted else ""
+            verdicts["equivalent" if why == "equivalent" else "survived"] += 1
+            survivors.append((f"{key} ({status})", why))
+        # Equivalent mutants (no behaviour to test) are left out of the score.
         scored = verdicts["caught"] + verdicts["survived"]
         score = 100.0 * verdicts["caught"] / scored if scored else 0.0
         failed |= score < minimum
         flag = "" if score >= minimum else "  < minimum"
         print(
-            f"{module:<28}{scored:>8}{verdicts['caught']:>8}{verdicts['survived']:>9}"
-            f"{score:>7.1f}%{flag}"
+            f"{module:<28}{scored + verdicts['equivalent']:>8}{verdicts['caught']:>8}"
+            f"{verdicts['equivalent']:>8}{verdicts['survived']:>9}{score:>7.1f}%{flag}"
         )
     if survivors:
-        print("\nsurvivors (`mutmut show NAME` prints the change):")
-        for name, ok in survivors:
-            print(f"  {'explained  ' if ok else 'UNEXPLAINED'} {name}")
-        failed |= not all(ok for _, ok in survivors)
+        print("\nsurvivors (`mutmut show NAME` prints the change; SURVIVORS.md says why):")
+        for name, why in survivors:
+            print(f"  {why or 'UNEXPLAINED':<11} {name}")
+        failed |= not all(why for _, why in survivors)
     return 1 if failed else 0
+
+
+def _explained() -> tuple[set[str], set[str]]:
+    """Mutant names SURVIVORS.md lists under "Equivalent" and under "Accepted"."""
+    text = _read(SURVIVORS_FILE)
+    head, _, accepted = text.partition("\n## Accepted")
+    name = re.compile(r"`(fluz\.[^`]+__mutmut_\d+)`")
+    return set(name.findall(head)), set(name.findall(accepted))
 
 
 def _natural(key: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fluz_graphql.input_types import PurchaseGiftCardInput
 
-from fluz import ConfigurationError, PermissionDeniedError
+from fluz import ConfigurationError, PermissionDeniedError, ValidationError
 from fluz.oauth import OAuthApp, OAuthFluzClient, OAuthTokens, RefreshTokenExpiredError
 from fluz.sandbox import SandboxServer
 
@@ -245,6 +245,15 @@ async def test_the_oauth_client_repr_names_its_class_url_and_user(flow: Flow) ->
         assert repr(fluz) == f"OAuthFluzClient(url={flow.sandbox.url!r})"
         carol = fluz.for_oauth_user("carol", flow.saved.tokens["carol"])
         assert repr(carol) == f"OAuthFluzClient(url={flow.sandbox.url!r}, user='carol')"
+
+
+@pytest.mark.parametrize("key", ["", " bob", "bob\n"])
+async def test_an_oauth_user_key_must_be_trimmed_text(flow: Flow, key: str) -> None:
+    assert (await flow.connect("bob")).status_code == 200
+    async with flow.client() as fluz:
+        with pytest.raises(ValidationError) as caught:
+            fluz.for_oauth_user(key, flow.saved.tokens["bob"])
+    assert caught.value.field == "key"
 
 
 @pytest.mark.parametrize("option", ["user_id", "account_id", "seat_id", "scopes"])

@@ -96,3 +96,11 @@ def test_to_dict_round_trips_with_millisecond_utc_times() -> None:
     again = OAuthTokens.from_response(stored)
     assert again.refresh_token == "refresh-1"
     assert again.scopes == ("A",)
+
+
+def test_the_assumed_expiry_of_an_opaque_token_is_ten_minutes_from_now_in_utc() -> None:
+    before = datetime.now(UTC)
+    tokens = OAuthTokens.from_response(BASE)
+    assert tokens.access_token_expires_at.tzinfo is UTC
+    assert before + timedelta(minutes=10) <= tokens.access_token_expires_at
+    assert tokens.access_token_expires_at <= datetime.now(UTC) + timedelta(minutes=10)
