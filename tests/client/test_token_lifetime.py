@@ -155,4 +155,53 @@ async def test_a_token_answer_without_any_token_fails_the_call_unsent() -> None:
         "token response carries neither accessToken nor token"
     )
     assert caught.value.request_sent is False
+    assert isinstance(caught.value.__cause__, ResponseDecodeError)
+    assert caught.value.__cause__.operation == "GenerateUserAccessToken"
     assert fake.seen("GetMerchants") == []
+
+
+def issuing_claims(payload: Any) -> FakeFluz:
+    """A FakeFluz whose tokens carry *payload* (any JSON) as their JWT payload."""
+    fake = FakeFluz()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        raw = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+        token = f"eyJhbGciOiJIUzI1NiJ9.{raw}.sig"
+        fake.issued.append(token)
+        body = {"token": None, "accessToken": token, "refreshToken": None, "scopes": None}
+        return gql({"generateUserAccessToken": body})
+
+    fake.on("GenerateUserAccessToken", answer)
+    fake.on("GetMerchants", merchants_page(1))
+    return fake
+
+
+@pytest.mark.parametrize(
+    "exp", ["1900000000", True, 1e20, 946_684_799], ids=["string", "bool", "huge", "1999"]
+)
+async def test_an_exp_that_is_not_a_unix_time_fails_the_call_as_a_decode_error(
+    exp: object,
+) -> None:
+    fake = issuing_claims({"exp": exp})
+    async with fake.client(max_retries=0) as fluz:
+        with pytest.raises(ResponseDecodeError) as caught:
+            await fluz.get_merchants()
+    assert caught.value.code == "DECODE"
+    assert "'exp' claim is not a Unix time in seconds" in caught.value.message
+    assert isinstance(caught.value.__cause__, ResponseDecodeError)
+    assert caught.value.__cause__.operation == "GenerateUserAccessToken"
+
+
+async def test_the_first_second_of_2000_is_a_valid_token_time() -> None:
+    fake = issuing_claims({"iat": 946_684_800, "exp": 946_684_800 + 300})
+    assert await two_calls(fake) == 1  # 300 s from iat: fresh for both calls
+
+
+async def test_a_token_whose_payload_is_not_an_object_is_used_as_opaque() -> None:
+    fake = issuing_claims([1, 2, 3])
+    async with fake.client() as fluz:
+        await fluz.get_merchants()
+        await fluz.get_merchants()
+        info = await fluz.token_info()
+    assert info.expires_at is None  # renewed only when Fluz refuses it
+    assert len(fake.seen("GenerateUserAccessToken")) == 1
