@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fluz_graphql.input_types import PurchaseGiftCardInput
 
-from fluz import ValidationError
+from fluz import ConfigurationError, ValidationError
 
 from .fakes import FakeFluz, gql, purchase
 
@@ -49,3 +49,14 @@ async def test_an_input_in_flight_is_refused_naming_its_field_and_key() -> None:
         "Build one input per operation, or pass idempotency_key= per call."
     )
     assert len(fake.seen("PurchaseGiftCard")) == 1
+
+
+async def test_a_client_without_a_user_refuses_a_user_operation_unsent_with_its_key() -> None:
+    fake = FakeFluz()
+    order = PurchaseGiftCardInput(offer_id=OFFER, amount=10)
+    async with fake.client(user_id=None, account_id=None) as fluz:
+        with pytest.raises(ConfigurationError) as caught:
+            await fluz.purchase_gift_card(input=order)
+    assert caught.value.request_sent is False
+    assert caught.value.idempotency_key == str(order.idempotency_key)
+    assert fake.requests == []

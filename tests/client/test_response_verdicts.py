@@ -227,3 +227,20 @@ async def test_execute_returns_a_readable_response_of_a_compressed_answer() -> N
         )
     assert response.json() == {"data": {"getMerchants": []}}
     assert "content-encoding" not in response.headers
+
+
+async def test_errors_that_are_not_a_list_are_retried_like_any_unreadable_answer() -> None:
+    fake = FakeFluz().on(
+        "GetMerchants", httpx.Response(200, json={"errors": "oops"}), merchants_page(1)
+    )
+    async with fake.client() as fluz:
+        await fluz.get_merchants()
+    assert len(fake.seen("GetMerchants")) == 2
+
+
+async def test_a_404_with_an_empty_graphql_errors_list_is_not_found() -> None:
+    fake = FakeFluz().on("GetMerchants", httpx.Response(404, json={"errors": []}))
+    async with fake.client() as fluz:
+        with pytest.raises(NotFoundError) as caught:
+            await fluz.get_merchants()
+    assert "check the client's url" not in caught.value.message
