@@ -239,14 +239,18 @@ async def test_identities_do_not_share_tokens() -> None:
 
 
 def test_token_lifetime_is_read_from_the_jwt_payload() -> None:
-    assert token_lifetime(make_jwt(180)) == pytest.approx(180, abs=1)
+    # make_jwt: iat = now (whole seconds), exp = iat + lifetime, so lifetimes are exact.
+    assert token_lifetime(make_jwt(180)) == 180
     assert token_lifetime("opaque-token") is None
     assert token_lifetime("a.!!!.c") is None
     fresh = make_user_token(make_jwt(180), None, skew=30)
     assert fresh.refresh_at is not None
+    assert fresh.expires_mono is not None
+    assert fresh.refresh_at - fresh.obtained_at == pytest.approx(150)  # 30 s early
+    assert fresh.expires_mono - fresh.obtained_at == pytest.approx(180)
     short = make_user_token(make_jwt(10), None, skew=30)  # skew capped at half the lifetime
     assert short.refresh_at is not None
-    assert short.refresh_at - fresh.refresh_at < 0
+    assert short.refresh_at - short.obtained_at == pytest.approx(5)
     assert make_user_token("opaque", None, skew=30).refresh_at is None
 
 

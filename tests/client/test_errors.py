@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fluz_graphql.enums import ScopeType, UACRoleType
+from fluz_graphql.enums import UACRoleType
 from fluz_graphql.fragments import GiftCard, UserPurchase
 from fluz_graphql.input_types import (
     CreateVirtualCardBulkOrderInput,
@@ -280,9 +280,11 @@ async def test_valid_inputs_and_filters_are_not_refused() -> None:
                 offerId=OFFER, amount="0.30", defaultToBalance=False, balanceAmount=0.3
             )
         )
-        # Filters may be zero or negative bounds: not amounts to pay.
-        await fluz.get_transactions(filter_=TransactionFilterInput(amountGte=0.0))
+        # Filters may be zero or negative bounds: not amounts to pay (`amount` and
+        # `final_amount` would meet the positive/non-negative rules anywhere else).
+        await fluz.get_transactions(filter_=TransactionFilterInput(amount=0, finalAmount=-1))
     assert len(fake.seen("PurchaseGiftCard")) == 2
+    assert len(fake.seen("GetTransactions")) == 1
 
 
 @pytest.mark.parametrize(
@@ -329,9 +331,11 @@ async def test_what_is_validated_is_what_is_sent_exact_json_numbers() -> None:
 async def test_validation_error_is_also_a_value_error() -> None:
     fake = FakeFluz()
     async with fake.client() as fluz:
-        with pytest.raises(ValueError, match="scopes must not be empty"):
+        # One `except ValueError` catches the client's input refusals too.
+        with pytest.raises(ValueError, match="scopes must not be empty") as caught:
             await fluz.generate_user_access_token(
                 user_id=uuid.uuid4(), account_id=uuid.uuid4(), scopes=[]
             )
-        await fluz.aclose()
-    assert ScopeType.LIST_OFFERS.value == "LIST_OFFERS"
+    assert isinstance(caught.value, ValidationError)
+    assert (caught.value.field, caught.value.rule) == ("scopes", "non_empty")
+    assert fake.requests == []

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fluz_graphql.input_types import PurchaseGiftCardInput
 
-from fluz import ConfigurationError, PermissionDeniedError
+from fluz import ConfigurationError, PermissionDeniedError, ValidationError
 from fluz.oauth import OAuthApp, OAuthFluzClient, OAuthTokens, RefreshTokenExpiredError
 from fluz.sandbox import SandboxServer
 
@@ -120,8 +120,9 @@ async def test_the_whole_flow_ends_in_a_typed_reauthorize_error(flow: Flow) -> N
         # further refresh attempts until new tokens arrive.
         flow.sandbox.advance_clock(61)
         for _ in range(2):
-            with pytest.raises(RefreshTokenExpiredError, match="authorize the app again"):
+            with pytest.raises(RefreshTokenExpiredError, match="authorize the app again") as e:
                 await alice.get_wallet()
+            assert e.value.code == "invalid_grant"  # OAuth's own word for it
         assert refreshes(flow) == 3
 
         # The user authorizes again: the same client acts with the new tokens.
@@ -207,6 +208,11 @@ async def test_a_failing_save_tokens_is_logged_not_raised(
     failures = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(failures) == 2
     assert "OSError" in failures[0].getMessage()
+    assert (
+        failures[0]
+        .getMessage()
+        .endswith("the tokens are kept in memory, and the next renewal hands newer ones over")
+    )
     assert tokens.refresh_token not in caplog.text
 
 
@@ -218,6 +224,42 @@ async def test_without_an_api_key_or_a_user_the_error_says_what_to_do(flow: Flow
             await fluz.get_application_scopes()
         with pytest.raises(ConfigurationError, match="for_oauth_user"):
             fluz.for_user(flow.sandbox.user_id, flow.sandbox.account_id)
+
+
+async def test_a_forgotten_user_is_no_longer_acted_for(flow: Flow) -> None:
+    assert (await flow.connect("bob")).status_code == 200
+    async with flow.client() as fluz:
+        bob = fluz.for_oauth_user("bob", flow.saved.tokens["bob"])
+        assert await bob.get_wallet() is not None
+        assert (await bob.token_info()).scopes == ("LIST_OFFERS", "LIST_PAYMENT")
+        await fluz.forget_oauth_user("bob")
+        # Neither the cached token nor the app's tokens are used any more.
+        with pytest.raises(ConfigurationError, match="no OAuth tokens for user 'bob'"):
+            await bob.get_wallet()
+    assert flow.sandbox.counters().requests_by_operation["getWallet"] == 1
+
+
+async def test_the_oauth_client_repr_names_its_class_url_and_user(flow: Flow) -> None:
+    assert (await flow.connect("carol")).status_code == 200
+    async with flow.client() as fluz:
+        assert repr(fluz) == f"OAuthFluzClient(url={flow.sandbox.url!r})"
+        carol = fluz.for_oauth_user("carol", flow.saved.tokens["carol"])
+        assert repr(carol) == f"OAuthFluzClient(url={flow.sandbox.url!r}, user='carol')"
+
+
+@pytest.mark.parametrize("key", ["", " bob", "bob\n"])
+async def test_an_oauth_user_key_must_be_trimmed_text(flow: Flow, key: str) -> None:
+    assert (await flow.connect("bob")).status_code == 200
+    async with flow.client() as fluz:
+        with pytest.raises(ValidationError) as caught:
+            fluz.for_oauth_user(key, flow.saved.tokens["bob"])
+    assert caught.value.field == "key"
+
+
+@pytest.mark.parametrize("option", ["user_id", "account_id", "seat_id", "scopes"])
+async def test_api_key_identities_are_refused_by_the_oauth_client(flow: Flow, option: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"^{option} does not apply to OAuth users"):
+        OAuthFluzClient(flow.oauth, url=flow.sandbox.url, **{option: "x"})
 
 
 async def test_app_level_operations_work_when_an_api_key_is_given(flow: Flow) -> None:

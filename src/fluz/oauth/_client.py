@@ -72,10 +72,15 @@ class OAuthTokenSource(ApiKeyTokenSource):
             return True
         return False
 
-    def remove(self, identity: Identity) -> None:
-        self._latest.pop(identity, None)
-        self._expired.discard(identity)
-        self._replaced.discard(identity)
+    def remove(self, key: str) -> list[Identity]:
+        """Drop every identity of the user *key* (one per scope set it was added with);
+        return them. Identities differ by scopes, so *key* alone does not make one."""
+        gone = [i for i in {*self._latest, *self._expired, *self._replaced} if i.user_id == key]
+        for identity in gone:
+            self._latest.pop(identity, None)
+            self._expired.discard(identity)
+            self._replaced.discard(identity)
+        return gone
 
     async def renew(
         self, via: FluzClient, identity: Identity, current: UserToken | None
@@ -220,9 +225,8 @@ class OAuthFluzClient(FluzClient):
 
     async def forget_oauth_user(self, key: str) -> None:
         """Drop everything held for *key* (e.g. the user revoked the app)."""
-        identity = Identity(key, _OAUTH_ACCOUNT, None, ())
-        self._oauth_source.remove(identity)
-        await self._tokens.forget(identity)
+        for identity in self._oauth_source.remove(key):
+            await self._tokens.forget(identity)
 
     def for_user(self, *args: Any, **kwargs: Any) -> Self:
         """Not available: OAuth users are added with :meth:`for_oauth_user`."""
