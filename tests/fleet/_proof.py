@@ -171,6 +171,15 @@ async def renewer_killed_mid_renewal(
     from fluz.redis import RedisTokenStore
 
     run = KillRun(lock_ttl)
+    # No shared token to begin with: a fresh one left on this Redis by an earlier run (make
+    # soak runs the 8-worker proof just before) would let the renewer skip its renewal.
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        stale = [k async for k in redis.scan_iter("fluz:*")]
+        if stale:
+            await redis.delete(*stale)
+    finally:
+        await redis.aclose()
     before = sandbox.counters()
     hang = _spawn(_settings(sandbox, redis_url, mode="hang", lock_ttl=lock_ttl))
     try:
