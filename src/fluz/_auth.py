@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 from fluz_graphql.base_model import UNSET
-from fluz_graphql.enums import ScopeType
 
 from . import _constants as C
 from . import _telemetry
@@ -422,6 +421,8 @@ class ApiKeyTokenSource:
         return await self.mint(via, identity)
 
     async def mint(self, via: FluzClient, identity: Identity) -> UserToken:
+        from fluz_graphql.enums import ScopeType  # 31 enums: not at `import fluz`
+
         result = await via.generate_user_access_token(
             user_id=uuid.UUID(identity.user_id),
             account_id=uuid.UUID(identity.account_id),

@@ -14,13 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
-from pydantic import TypeAdapter
 
 from . import _constants as C
 
 if TYPE_CHECKING:
-    # Imported at first use (_adapter): the fragment models are a fifth of `import fluz`.
+    # Imported at first use (_adapter): the fragment models are a fifth of `import fluz`,
+    # and nothing else needs pydantic's TypeAdapter module at import time.
     from fluz_graphql.fragments import MerchantWithOffers
+    from pydantic import TypeAdapter
 
     from ._client import FluzClient
 
@@ -123,6 +124,7 @@ def _adapter() -> TypeAdapter[list[MerchantWithOffers]]:
     global _ADAPTER
     if _ADAPTER is None:
         from fluz_graphql.fragments import MerchantWithOffers
+        from pydantic import TypeAdapter
 
         _ADAPTER = TypeAdapter(list[MerchantWithOffers])
     return _ADAPTER

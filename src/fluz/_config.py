@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from fluz_graphql.enums import ScopeType
-
 from . import _constants as C
 from ._errors import ConfigurationError
 
@@ -126,6 +124,8 @@ def make_identity(
     Raises:
         ConfigurationError: naming every problem (missing or non-UUID ids, no scopes).
     """
+    from fluz_graphql.enums import ScopeType  # 31 enums: not at `import fluz`
+
     env = os.environ if env is None else env
     problems = [
         f"missing configuration for user operations: {name} (or {var})"

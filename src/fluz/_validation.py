@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 import pydantic
 from fluz_graphql import base_model as _base_model
 from fluz_graphql.base_model import UNSET, BaseModel, InputModel
-from fluz_graphql.money import MoneyError, parse_money
 
 from . import _constants as C
 from ._errors import ValidationError
@@ -121,9 +120,14 @@ def _check_model(model: BaseModel, path: str) -> None:
 def _check_amount(where: str, value: object, *, positive: bool) -> None:
     # The input model already applied the money rule when it was built; applying it again
     # covers models built with model_construct() and keeps the rule in one place.
+    # Imported here, where it is already loaded (by the input models, which use it), not at
+    # `import fluz`, which it would cost pydantic's serializer module; `import ... as` is the
+    # cheap form of a repeated import (no from-list to resolve).
+    import fluz_graphql.money as money
+
     try:
-        amount = parse_money(value)
-    except MoneyError as exc:
+        amount = money.parse_money(value)
+    except money.MoneyError as exc:
         _fail(where, exc.rule, f"{where} {exc.message}")
     if positive and amount <= 0:
         _fail(where, "positive", f"{where} must be greater than 0")
