@@ -42,9 +42,6 @@ SAMPLE_EVERY = 0.25  # s between RSS samples
 # and retries the losers, which costs more CPU the more connections and requests are in
 # it; on this 2-core machine more connections only lower throughput.
 LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10)
-# The first polls of all pollers queue behind one another for longer than the default
-# 30 s pool timeout on this machine; a service starting this many reveals at once sets it.
-TIMEOUT = httpx.Timeout(30.0, pool=600.0)
 
 
 def scheduled_delay(poll: int) -> float:
@@ -90,7 +87,7 @@ async def scale(
     errors: dict[str, int] = {}
     peak = 0
 
-    async with make_client(sandbox, watch, limits=LIMITS, timeout=TIMEOUT) as fluz:
+    async with make_client(sandbox, watch, limits=LIMITS) as fluz:
         await fluz.get_wallet()  # token and first connection: not part of the measurement
         ready = sandbox.add_gift_cards(delays)
         baseline = peak = rss_bytes()
