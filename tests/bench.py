@@ -23,7 +23,9 @@ microseconds of CPU time per call (the calls never wait on I/O). Several runs pr
 best and the median ratio.
 
 Throughput: the sandbox as its own process (``python -m fluz.sandbox``), FluzClient and
-raw httpx (default limits) calling getWallet with 1 and with 50 calls in flight.
+raw httpx (default limits) calling getWallet with 1 and with 50 calls in flight, in
+interleaved rounds: best and median calls/s, and how much of a core the sandbox process
+and this one used (the side near 1.00 is the bottleneck).
 
 Import times are medians of fresh interpreters, timed inside the interpreter around the
 import statement, with a warm bytecode cache (in a temporary PYTHONPYCACHEPREFIX, so
@@ -64,6 +66,7 @@ from .bench_sandbox import start_cli, stop_cli
 
 URL = "http://127.0.0.1:9/api/v1/graphql"
 PAGE = OffsetInput(limit=20, offset=0)
+THROUGHPUT_ROUNDS = 5
 Call = Callable[[], Awaitable[None]]
 
 
@@ -278,8 +281,12 @@ async def measure(columns: dict[str, Call | None], rounds: int, batch: int) -> d
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-async def throughput(url: str, api_key: str, identity: dict[str, str], calls: int) -> None:
-    """Calls per second against the sandbox process, 1 and 50 in flight."""
+async def throughput(
+    url: str, api_key: str, identity: dict[str, str], calls: int, server_pid: int
+) -> None:
+    """Calls per second against the sandbox process, 1 and 50 in flight, with the CPU
+    share (of one core) the sandbox process and this one used meanwhile: a side at 1.00
+    is the bottleneck."""
     async with FluzClient(api_key=api_key, url=url, **identity) as fluz:
         await fluz.get_wallet()
         seen: dict[str, Any] = {}
@@ -301,18 +308,59 @@ async def throughput(url: str, api_key: str, identity: dict[str, str], calls: in
             async def fluz_call() -> None:
                 await fluz.get_wallet()
 
+            columns = {"raw httpx": raw_call, "FluzClient": fluz_call}
+            runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+            for _ in range(THROUGHPUT_ROUNDS):  # rounds interleaved: load falls on all alike
+                for name, call in columns.items():
+                    for in_flight in (1, 50):
+                        runs.setdefault((name, in_flight), []).append(
+                            await measured_rate(call, calls, in_flight, server_pid)
+                        )
             print(
-                f"throughput over loopback, getWallet, sandbox process (best of 3 x {calls} calls):"
+                f"throughput over loopback, getWallet, sandbox process ({THROUGHPUT_ROUNDS} "
+                f"rounds x {calls} calls; best / median calls/s, median CPU share of the "
+                "sandbox process / this one):"
             )
-            for name, call in (("raw httpx", raw_call), ("FluzClient", fluz_call)):
-                rates = []
+            for name in columns:
+                cells = []
                 for in_flight in (1, 50):
-                    # Best of three: other processes only ever slow a round down.
-                    rates.append(max([await rate(call, calls, in_flight) for _ in range(3)]))
+                    rounds = runs[(name, in_flight)]
+                    rates = [r for r, _, _ in rounds]
+                    cells.append(
+                        f"{in_flight:2} in flight {max(rates):4.0f} / "
+                        f"{statistics.median(rates):4.0f}/s (CPU "
+                        f"{statistics.median(c for _, c, _ in rounds):.2f} / "
+                        f"{statistics.median(c for _, _, c in rounds):.2f})"
+                    )
+                ratios = [
+                    fifty[0] / one[0]
+                    for one, fifty in zip(runs[(name, 1)], runs[(name, 50)], strict=True)
+                ]
                 print(
-                    f"  {name:<11} 1 in flight {rates[0]:6.0f}/s   50 in flight {rates[1]:6.0f}/s"
-                    f"   ({rates[1] / rates[0]:.2f}x)"
+                    f"  {name:<11} " + "   ".join(cells) + f"   50/1 per round: "
+                    f"median {statistics.median(ratios):.2f}x, best {max(ratios):.2f}x"
                 )
+
+
+async def measured_rate(
+    call: Call, calls: int, in_flight: int, server_pid: int
+) -> tuple[float, float, float]:
+    """(calls/s, CPU share of the server process, CPU share of this process)."""
+    server, client, wall = _process_cpu(server_pid), time.process_time(), time.perf_counter()
+    calls_per_second = await rate(call, calls, in_flight)
+    wall = time.perf_counter() - wall
+    return (
+        calls_per_second,
+        (_process_cpu(server_pid) - server) / wall,
+        (time.process_time() - client) / wall,
+    )
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process *pid* has used (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def rate(call: Call, calls: int, in_flight: int) -> float:
@@ -377,7 +425,7 @@ def main() -> None:
 
     process, url, _ = start_cli()
     try:
-        anyio.run(throughput, url, api_key, identity, calls)
+        anyio.run(throughput, url, api_key, identity, calls, process.pid)
     finally:
         stop_cli(process)
 

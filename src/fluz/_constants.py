@@ -121,6 +121,9 @@ REVEAL_MULTIPLIER: Final = 2.0
 REVEAL_MAX_DELAY: Final = 180.0
 REVEAL_TIMEOUT: Final = 600.0  # overall deadline of reveal_gift_card
 REVEAL_JITTER: Final = 0.0  # fraction of each delay randomised away (0 = exact schedule)
+# Polls of the polling helpers in progress at once, per request slot of the client; the
+# other pending polls wait for a turn (a queued call weighs ~14 KiB, a place in line ~0.1).
+POLL_TURNS_PER_SLOT: Final = 2
 # Bulk virtual-card orders: no documented interval; start at 1 s, same cap and deadline.
 BULK_ORDER_INITIAL_DELAY: Final = 1.0
 BULK_ORDER_TERMINAL_STATUSES: Final = frozenset({"COMPLETED", "FAILED"})

@@ -84,6 +84,7 @@ async def poll_until(
     timeout: float,  # noqa: ASYNC109 (overall deadline of the polling, documented)
     on_progress: ProgressCallback | None = None,
     what: str = "poll",
+    turns: anyio.Semaphore | None = None,
 ) -> PollOutcome[T]:
     """Call *fetch* until *is_done* accepts its result, sleeping per *backoff* in between.
 
@@ -93,8 +94,14 @@ async def poll_until(
     ``attempts`` is exactly the polls the server saw. A poll that failed transiently (its
     own retries ran out on a timeout, a lost connection, a 5xx, a rate limit or an
     unreadable body) counts as "not done yet"; a permanent error (not found, permission,
-    validation ...) propagates at once. Cancelling the caller cancels the poll cleanly:
-    nothing is left running.
+    validation ...) propagates at once. Cancelling the caller cancels the poll (or its
+    wait for a turn) cleanly: nothing is left running.
+
+    *turns*, shared by many pollers, bounds their polls in progress at once: a poll
+    waiting for its turn (first come, first served) costs a place in line instead of a
+    whole call waiting for a connection, which is what 10,000 pending polls weigh. The
+    poll has started when it joins the line, so it is made even if its turn comes after
+    the deadline. Between polls a poller holds neither its last result nor its last error.
 
     Raises:
         RevealTimeoutError: the deadline passed first (carries attempts and elapsed; the
@@ -115,25 +122,43 @@ async def poll_until(
     while True:
         attempt += 1
         failed: FluzError | None = None
+        if turns is not None:
+            await _take_turn(turns)
         try:
             value = await fetch()
         except FluzError as exc:
             if not is_transient(exc):
                 raise
             failed = exc
+        finally:
+            if turns is not None:
+                turns.release()
         now = anyio.current_time()
-        if failed is None and is_done(value):
-            await _notify(on_progress, PollProgress(attempt, now - start, True, None))
-            return PollOutcome(value, attempt, now - start)
+        if failed is None:
+            if is_done(value):
+                await _notify(on_progress, PollProgress(attempt, now - start, True, None))
+                return PollOutcome(value, attempt, now - start)
+            del value  # not kept through the sleep (10,000 pollers hold 10,000 of them)
         if now >= deadline:
             await _notify(on_progress, PollProgress(attempt, now - start, False, None))
             error = _timed_out(what, attempt, now - start, failed)
             if failed is None:
                 raise error
             raise error from converted(failed)
+        failed = None  # nor its error, whose traceback holds the frames of the whole call
         wait = min(backoff.delay(attempt), deadline - now)
         await _notify(on_progress, PollProgress(attempt, now - start, False, wait))
         await anyio.sleep(wait)
+
+
+async def _take_turn(turns: anyio.Semaphore) -> None:
+    try:
+        turns.acquire_nowait()  # a free turn: no checkpoint, as a poll without turns
+    except anyio.WouldBlock:
+        pass  # waited for below, outside this block: it would keep the exception alive
+    else:
+        return
+    await turns.acquire()
 
 
 def is_transient(error: FluzError) -> bool:

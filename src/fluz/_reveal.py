@@ -83,6 +83,7 @@ async def reveal_gift_card(
             timeout=settings.timeout,
             on_progress=on_progress,
             what=f"reveal of gift card {card_id}",
+            turns=client._slots.poll_turns(),
         )
     except RevealTimeoutError as exc:
         exc.operation = "RevealGiftCardByGiftCardId"
@@ -134,6 +135,7 @@ async def wait_for_bulk_order(
         timeout=settings.timeout,
         on_progress=on_progress,
         what=f"bulk virtual-card order {order_id}",
+        turns=client._slots.poll_turns(),
     )
     assert outcome.value is not None
     return outcome.value

@@ -41,6 +41,7 @@ class RequestSlots:
         self.one_entry = one_entry
         self._semaphore: anyio.Semaphore | None = None
         self._token_semaphore: anyio.Semaphore | None = None
+        self._poll_turns: anyio.Semaphore | None = None
         self._entry: anyio.Lock | None = None
 
     def entry(self) -> anyio.Lock | None:
@@ -59,6 +60,15 @@ class RequestSlots:
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self.size)
         return self._semaphore
+
+    def poll_turns(self) -> anyio.Semaphore:
+        """The turns of the polling helpers (``poll_until(turns=...)``): a few polls per
+        slot in progress at once, so that the next ones are already queued for a slot
+        when one comes free, and every other pending poll waits in this line, costing
+        a place in it rather than a whole call."""
+        if self._poll_turns is None:
+            self._poll_turns = anyio.Semaphore(self.size * C.POLL_TURNS_PER_SLOT)
+        return self._poll_turns
 
     def held(self, wait: float | None, *, token_lane: bool = False) -> _HeldSlot:
         """``async with slots.held(wait) as waited:`` holds one slot for the block, waiting
@@ -83,13 +93,15 @@ class _HeldSlot:
         try:
             self._semaphore.acquire_nowait()  # a free slot: no checkpoint, as http.post()
         except anyio.WouldBlock:
-            try:
-                with anyio.fail_after(self._wait):
-                    await self._semaphore.acquire()
-            except TimeoutError:
-                raise httpx.PoolTimeout("no request slot came free in time") from None
-            return True
-        return False
+            pass  # waited for below, outside this block: it would keep the exception alive
+        else:
+            return False
+        try:
+            with anyio.fail_after(self._wait):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("no request slot came free in time") from None
+        return True
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._semaphore.release()

@@ -19,6 +19,7 @@ from fluz import (
     RevealTimeoutError,
     ValidationError,
 )
+from fluz import _constants as C
 from fluz._poll import Backoff
 
 from .fakes import FakeFluz, gql, gql_error, purchase
@@ -158,6 +159,65 @@ async def test_many_pending_reveals_are_just_sleeping_tasks() -> None:
     assert len(results) == 1000
     assert all(r.attempts == 3 and r.code for r in results)
     assert len(fake.issued) == 1
+
+
+async def test_pending_reveals_wait_for_a_turn_rather_than_as_calls_in_progress() -> None:
+    # Polls beyond the client's turns wait in line (cheap) instead of as calls queued for
+    # a connection (~14 KiB each); each still counts once, and every one is made.
+    async def slow_ready(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(0.01)
+        return READY
+
+    fake = FakeFluz().on("RevealGiftCardByGiftCardId", *[slow_ready] * 300)
+    in_progress = peak = 0
+    results: list[GiftCardDetails] = []
+    async with fake.client() as fluz:
+        poll = fluz.reveal_gift_card_by_gift_card_id
+
+        async def counted(**kwargs: Any) -> Any:
+            nonlocal in_progress, peak
+            in_progress += 1
+            peak = max(peak, in_progress)
+            try:
+                return await poll(**kwargs)
+            finally:
+                in_progress -= 1
+
+        async def one() -> None:
+            results.append(await fluz.reveal_gift_card(uuid.uuid4()))
+
+        fluz.reveal_gift_card_by_gift_card_id = counted  # type: ignore[method-assign]
+        async with anyio.create_task_group() as tg:
+            for _ in range(300):
+                tg.start_soon(one)
+    assert peak == C.DEFAULT_MAX_IN_FLIGHT * C.POLL_TURNS_PER_SLOT < 300
+    assert len(results) == 300
+    assert all(r.attempts == 1 and r.code for r in results)
+    assert len(fake.seen("RevealGiftCardByGiftCardId")) == 300
+
+
+async def test_reveals_cancelled_while_waiting_for_a_turn_give_every_turn_back() -> None:
+    release = anyio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return READY
+
+    slots = C.DEFAULT_MAX_IN_FLIGHT
+    turns = slots * C.POLL_TURNS_PER_SLOT
+    fake = FakeFluz().on("RevealGiftCardByGiftCardId", *[held] * slots, READY)
+    async with fake.client() as fluz:
+        await fluz.token_info()
+        with anyio.move_on_after(0.3):
+            async with anyio.create_task_group() as tg:
+                # All slots busy, the other turns' polls waiting for one, 50 for a turn.
+                for _ in range(turns + 50):
+                    tg.start_soon(fluz.reveal_gift_card, uuid.uuid4())
+        assert len(fake.seen("RevealGiftCardByGiftCardId")) == slots
+        # Every turn came back: as many polls as before can be in progress again.
+        assert fluz._slots.poll_turns().value == turns
+        details = await fluz.reveal_gift_card(CARD)
+    assert details.attempts == 1
 
 
 def test_details_repr_masks_the_secrets() -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from fluz.sandbox._resolvers.gift_cards import reveal_gift_card
+from fluz.sandbox._state import Counters
 
 from .helpers import Api, check_envelope, new_key
 
@@ -339,6 +343,34 @@ def test_details_are_null_until_the_delay_has_passed(api: Api) -> None:
     assert details["url"] is None
     assert reveal(api, card) == details  # stable once revealed
     assert api.sandbox.counters().reveal_polls == {card: 3}
+
+
+class _SteppingContext:
+    """The part of a RequestContext the reveal resolver uses, with a clock that moves on by
+    one second at every read (as a loaded machine may between two reads)."""
+
+    def __init__(self, card: Any) -> None:
+        self.account = SimpleNamespace(gift_cards={card.gift_card_id: card})
+        self.counters = Counters()
+        self.clock = 0.0
+
+    @property
+    def now(self) -> float:
+        self.clock += 1.0
+        return self.clock
+
+
+def test_a_poll_is_recorded_at_the_instant_its_readiness_was_judged() -> None:
+    # Soak scenario 7 checks each poller against these times: a poll recorded before the
+    # card was ready must have been answered "not ready", one recorded after, with details.
+    card = SimpleNamespace(gift_card_id="c", ready_at=1.5, code="1234", pin=None, url=None)
+    ctx = _SteppingContext(card)
+    answers = [reveal_gift_card(ctx, gift_card_id="c")["code"] for _ in range(3)]  # type: ignore[arg-type]
+    times = ctx.counters.reveal_poll_times["c"]
+    assert len(times) == 3
+    assert [code is not None for code in answers] == [t >= card.ready_at for t in times]
+    assert answers[0] is None  # the clock read that recorded the first poll: before ready
+    assert answers[1:] == ["1234", "1234"]
 
 
 @pytest.mark.fluz_sandbox(reveal_delay=0.2)
