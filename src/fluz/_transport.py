@@ -97,32 +97,20 @@ class _HeldSlot:
 
 async def post(
     http: httpx.AsyncClient,
-    url: httpx.URL,
+    request: httpx.Request,
     *,
-    content: Sealed[bytes],
-    headers: Sealed[dict[str, str]],
     max_bytes: int,
-    timeout: httpx.Timeout | float | None = None,  # noqa: ASYNC109 (httpx's, per request)
     entry: anyio.Lock | None = None,
 ) -> tuple[httpx.Response, Sealed[bytes]]:
-    """POST *content* and read the whole (decoded) body. *timeout* None: the pool's.
+    """Send *request* (made by :class:`RequestBuilder`) and read the whole (decoded) body.
 
-    The caller holds a request slot (:meth:`RequestSlots.held`). The body and headers stay
-    sealed (see :class:`Sealed`) until handed to httpx. *entry*: see
+    The caller holds a request slot (:meth:`RequestSlots.held`). *entry*: see
     :meth:`RequestSlots.entry`.
 
     Raises:
         httpx.RequestError: as ``http.post()``.
         ResponseTooLarge: the body exceeds *max_bytes* (the connection is closed).
     """
-    # Built only now: thousands of calls waiting for a slot should not each hold a request.
-    request = http.build_request(
-        "POST",
-        url,
-        content=content.value,
-        headers=headers.value,
-        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-    )
     if entry is None:
         response = await http.send(request, stream=True)
     else:
@@ -138,6 +126,90 @@ async def post(
     finally:
         await response.aclose()
     return response, Sealed(b"".join(chunks))
+
+
+_BUILD_REQUEST = httpx.AsyncClient.build_request
+
+
+class RequestBuilder:
+    """Builds a client's POST requests as ``http.build_request()`` would, in half its time.
+
+    ``build_request`` merges the pool's default headers, cookies and query parameters into
+    every request anew, through httpx's header normalisation: a tenth of a call on a small
+    response. Here the pool's default headers (plus ``Host``), less those the request
+    sets, are merged once into a template, copied per request; the template is made
+    again whenever the pool's headers or the set of request header names change. A pool
+    with cookies or query parameters, a subclass with its own ``build_request``, or request
+    header names that differ only in case, get ``build_request`` itself.
+    """
+
+    __slots__ = ("_defaults", "_http", "_templates", "_url")
+
+    def __init__(self) -> None:
+        self._http: httpx.AsyncClient | None = None
+        self._url: httpx.URL | None = None
+        self._defaults: list[tuple[bytes, bytes]] = []
+        self._templates: dict[tuple[str, ...], httpx.Headers] = {}
+
+    def build(
+        self,
+        http: httpx.AsyncClient,
+        url: httpx.URL,
+        content: Sealed[bytes],
+        headers: Sealed[dict[str, str]],
+        timeout: httpx.Timeout | float | None,
+    ) -> httpx.Request:
+        """The POST request of *content* to the absolute *url*, with *headers* over the
+        pool's defaults; *timeout* None: the pool's. Built only when the request is about
+        to be sent: thousands of calls waiting for a slot should not each hold one.
+        (*content* and *headers* stay sealed, see :class:`Sealed`, until handed to httpx.)
+        """
+        extra = headers.value
+        template = None
+        if type(http).build_request is _BUILD_REQUEST and not http.cookies and not http.params:
+            defaults = http.headers.raw
+            if http is not self._http or url is not self._url or defaults != self._defaults:
+                self._http, self._url, self._defaults, self._templates = http, url, defaults, {}
+            names = tuple(extra)
+            template = self._templates.get(names)
+            if template is None:
+                template = self._template(defaults, url, names)
+        if template is None:
+            return http.build_request(
+                "POST",
+                url,
+                content=content.value,
+                headers=extra,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+        merged = httpx.Headers(template)
+        for name, value in extra.items():
+            merged[name] = value  # not in the template: appended, as build_request does
+        limits = http.timeout if timeout is None else httpx.Timeout(timeout)
+        return httpx.Request(
+            "POST",
+            url,
+            content=content.value,
+            headers=merged,
+            extensions={"timeout": limits.as_dict()},
+        )
+
+    def _template(
+        self, defaults: list[tuple[bytes, bytes]], url: httpx.URL, names: tuple[str, ...]
+    ) -> httpx.Headers | None:
+        # What build_request() makes of the pool's headers before the request's are
+        # appended: a request header replaces the pool's of that name, and Host comes
+        # first unless the pool sets one.
+        replaced = {name.lower().encode("ascii") for name in names}
+        if len(replaced) < len(names):
+            return None  # names differing only in case: build_request keeps both
+        kept = [(name, value) for name, value in defaults if name.lower() not in replaced]
+        if not any(name.lower() == b"host" for name, _ in kept):
+            kept.insert(0, (b"Host", url.netloc))
+        template = httpx.Headers(kept)
+        if len(self._templates) < 64:  # one per set of extra header names: few
+            self._templates[names] = template
+        return template
 
 
 # The first httpcore trace event of a request that owns its connection: a new connection
