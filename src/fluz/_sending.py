@@ -151,16 +151,16 @@ async def send(
                 started = time.perf_counter()
                 sent_at = time.monotonic()
                 call.sent = True
-                request = client._requests.build(
-                    client._http,
-                    client._request_url,
-                    body,
-                    _headers(client, authorization),
-                    client._timeout,
-                )
                 response, content = await post(
                     client._http,
-                    request,
+                    # Built only now, and never a local here (it holds the Authorization).
+                    client._requests.build(
+                        client._http,
+                        client._request_url,
+                        body,
+                        _headers(client, authorization),
+                        client._timeout,
+                    ),
                     max_bytes=C.MAX_RESPONSE_BYTES,
                     entry=client._slots.entry(),
                 )
