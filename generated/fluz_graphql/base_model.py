@@ -16,6 +16,8 @@ UNSET = UnsetType()
 
 
 class BaseModel(PydanticBaseModel):
+    __slots__ = ("_fluz_info",)
+
     model_config = ConfigDict(
         hide_input_in_errors=True,
         populate_by_name=True,

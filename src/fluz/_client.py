@@ -76,7 +76,7 @@ from ._reveal import (
     wait_for_bulk_order,
 )
 from ._sending import deadline_passed, encode_body, readable, send
-from ._transport import RequestSlots
+from ._transport import RequestBuilder, RequestSlots
 
 if TYPE_CHECKING:
     # Annotations only: importing the result and input models costs `import fluz` a
@@ -274,6 +274,7 @@ class FluzClient(_GeneratedClient):
         self._http: httpx.AsyncClient = http_client
         pool_size = (limits or C.DEFAULT_LIMITS).max_connections if owns_http_client else None
         self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT, one_entry=owns_http_client)
+        self._requests = RequestBuilder()
         self._config: ClientConfig = config
         self._owns_http_client = owns_http_client
         self._basic = Sealed(f"Basic {config.api_key}")

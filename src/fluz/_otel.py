@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
 
 from ._telemetry import Operation
 
@@ -40,6 +40,7 @@ class OtelBackend:
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._tracer = trace.get_tracer(_SCOPE, tracer_provider=tracer_provider)
+        self._global_tracing = tracer_provider is None
         meter = metrics.get_meter(_SCOPE, meter_provider=meter_provider)
         self._calls = meter.create_counter(
             "fluz.client.operations", unit="{operation}", description="operations called"
@@ -63,7 +64,20 @@ class OtelBackend:
             "fluz.client.reveal.duration", unit="s", description="time to reveal a gift card"
         )
 
+    def _tracing(self) -> bool:
+        """Whether spans can be recorded: not while the global tracer provider is still
+        the API's proxy (no SDK set up yet), whose spans only carry their parent's
+        context."""
+        return not (
+            self._global_tracing and isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+        )
+
     def start(self, op: Operation) -> None:
+        if not self._tracing():
+            # The span would record nothing and carry its parent's context, which is
+            # current already (inject() sends it): skip making, entering and ending it.
+            op.state = None
+            return
         span = self._tracer.start_span(
             f"fluz {op.name}",
             kind=SpanKind.CLIENT,
@@ -75,6 +89,17 @@ class OtelBackend:
         op.state = (span, context.attach(trace.set_span_in_context(span)))
 
     def end(self, op: Operation, error: BaseException | None) -> None:
+        labels: dict[str, str] = {"graphql.operation.name": op.name}
+        code = None
+        if error is not None:
+            code = str(getattr(error, "code", None) or type(error).__name__)
+            self._errors.add(1, {**labels, "error.code": code})
+        if op.state is not None:
+            self._end_span(op, error, code)
+        self._calls.add(1, {**labels, "outcome": "error" if error is not None else "ok"})
+        self._duration.record(time.perf_counter() - op.started, labels)
+
+    def _end_span(self, op: Operation, error: BaseException | None, code: str | None) -> None:
         span, token = op.state
         context.detach(token)
         call = op.call
@@ -83,33 +108,28 @@ class OtelBackend:
             attributes["fluz.request_id"] = call.request_id
         if call.idempotency_key:
             attributes["fluz.idempotency_key"] = call.idempotency_key
-        labels: dict[str, str] = {"graphql.operation.name": op.name}
         if error is not None:
-            code = str(getattr(error, "code", None) or type(error).__name__)
             attributes["fluz.error.code"] = code
             attributes["error.type"] = type(error).__name__
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-            self._errors.add(1, {**labels, "error.code": code})
         span.set_attributes(attributes)
         span.end()
-        self._calls.add(1, {**labels, "outcome": "error" if error is not None else "ok"})
-        self._duration.record(time.perf_counter() - op.started, labels)
 
     def retry(self, op: Operation, attempt: int, delay: float, error: BaseException) -> None:
-        span = op.state[0]
-        span.add_event(
-            "retry",
-            {
-                "fluz.retry": attempt,
-                "fluz.retry.delay": delay,
-                "error.type": type(error).__name__,
-                "fluz.error.code": str(getattr(error, "code", None) or ""),
-            },
-        )
+        if op.state is not None:
+            op.state[0].add_event(
+                "retry",
+                {
+                    "fluz.retry": attempt,
+                    "fluz.retry.delay": delay,
+                    "error.type": type(error).__name__,
+                    "fluz.error.code": str(getattr(error, "code", None) or ""),
+                },
+            )
         self._retries.add(1, {"graphql.operation.name": op.name})
 
     def token_renewed(self, op: Operation | None) -> None:
-        if op is not None:
+        if op is not None and op.state is not None:
             op.state[0].add_event("token renewed")
         self._renewals.add(1)
 

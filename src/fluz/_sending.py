@@ -118,7 +118,7 @@ async def send(
     # Retrying repeats the request: harmless for reads and for keyed mutations only.
     may_repeat = op.retry_safe_without_key or call.idempotency_key is not None
     identity = None if op.uses_basic_auth else _require_identity(client, op, call)
-    token_lane = bool(op.root_fields) and all(f in _TOKEN_FIELDS for f in op.root_fields)
+    token_lane = bool(op.root_fields) and _TOKEN_FIELDS.issuperset(op.root_fields)
     wait = pool_timeout(client._http, client._timeout)
     retries = 0
     replayed = False
@@ -153,11 +153,15 @@ async def send(
                 call.sent = True
                 response, content = await post(
                     client._http,
-                    client._request_url,
-                    content=body,
-                    headers=_headers(client, authorization),
+                    # Built only now, and never a local here (it holds the Authorization).
+                    client._requests.build(
+                        client._http,
+                        client._request_url,
+                        body,
+                        _headers(client, authorization),
+                        client._timeout,
+                    ),
                     max_bytes=C.MAX_RESPONSE_BYTES,
-                    timeout=client._timeout,
                     entry=client._slots.entry(),
                 )
         except httpx.RequestError as exc:

@@ -67,14 +67,20 @@ def test_metadata_leaves_with_its_result() -> None:
     assert response_info(survivor) == info("r1")
 
 
-def test_entries_of_collected_results_do_not_accumulate(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A registry of its own: earlier tests' results (and the sweep threshold they left)
-    # are not this test's business.
-    monkeypatch.setattr(_response, "_attached", {})
-    monkeypatch.setattr(_response, "_sweep_at", 1024)
+def test_entries_of_collected_results_do_not_accumulate() -> None:
+    # The metadata lives on the result: nothing outside holds a result, or an entry for it.
+    import weakref
+
+    refs = []
     for page in range(200):
-        attach_info([merchant(str(i)) for i in range(50)], info(f"r{page}"))
-    assert len(_response._attached) < 10_000 / 4
+        results = [merchant(str(i)) for i in range(50)]
+        attach_info(results, info(f"r{page}"))
+        refs.append(weakref.ref(results[0]))
+    del results
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+    registries = [k for k, v in vars(_response).items() if isinstance(v, dict) and k[:2] != "__"]
+    assert not registries
 
 
 @pytest.mark.anyio

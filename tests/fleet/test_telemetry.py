@@ -295,3 +295,39 @@ async def test_no_span_attribute_or_event_carries_a_secret(
     assert "fluz GenerateUserAccessToken" in dumped
     for secret in (fluz_sandbox.api_key, token.access_token, token.refresh_token or "-"):
         assert secret not in dumped
+
+
+async def test_without_an_sdk_the_callers_trace_context_and_baggage_go_out(
+    fluz_sandbox: SandboxServer,
+) -> None:
+    # The API alone (no global provider set): the client makes no span (it would record
+    # nothing), and the requests carry the caller's context as the API's non-recording
+    # spans would: its trace context and its baggage.
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        pytest.skip("a global tracer provider was set in this process")
+    from opentelemetry import baggage, context
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    sent: list[httpx.Headers] = []
+
+    async def capture(request: httpx.Request) -> None:
+        sent.append(request.headers)
+
+    remote = NonRecordingSpan(SpanContext(0x1234, 0x5678, True, TraceFlags(1)))
+    caller = baggage.set_baggage("tenant", "t-1", trace.set_span_in_context(remote))
+    _telemetry.use_backend(OtelBackend())
+    token = context.attach(caller)
+    try:
+        async with (
+            httpx.AsyncClient(event_hooks={"request": [capture]}) as http,
+            client_for(fluz_sandbox, http_client=http) as fluz,
+        ):
+            await fluz.get_wallet()
+            assert trace.get_current_span() is remote
+    finally:
+        context.detach(token)
+        _telemetry.use_backend(None)
+    assert sent, "no request seen"
+    for headers in sent:  # the token mint and the call
+        assert headers["traceparent"] == f"00-{0x1234:032x}-{0x5678:016x}-01"
+        assert headers["baggage"] == "tenant=t-1"

@@ -143,6 +143,10 @@ REQUIRED_DIRECTIVE = "required"
 # one `except fluz.ValidationError` catches bad input wherever it is found. Results keep the
 # plain BaseModel: a custom __init__ would make pydantic call Python for every nested result.
 INPUT_MODEL_BASE = "InputModel"
+# The response metadata of a result (fluz.response_info) lives in a slot of every model:
+# free until set (no per-instance initialisation, no registry entry), and outside the
+# fields, so ==, model_dump(), copies and pickles ignore it.
+_METADATA_SLOT = '    __slots__ = ("_fluz_info",)\n\n'
 _IMPORTS_BEFORE = (
     "from pydantic import BaseModel as PydanticBaseModel\nfrom pydantic import ConfigDict\n"
 )
@@ -256,7 +260,11 @@ class FluzCodegenPlugin(Plugin):
         if marker not in copied_code:
             return copied_code
         copied_code = copied_code.replace(
-            marker, marker + "        hide_input_in_errors=True,\n", 1
+            marker,
+            "class BaseModel(PydanticBaseModel):\n"
+            + _METADATA_SLOT
+            + "    model_config = ConfigDict(\n        hide_input_in_errors=True,\n",
+            1,
         )
         if _IMPORTS_BEFORE not in copied_code:
             raise CodegenPluginError("base_model.py no longer has the imports the plugin extends")
