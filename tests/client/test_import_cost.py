@@ -1,6 +1,6 @@
 """`import fluz` loads no module it does not need yet (import time, issue 11): the
-fragment, input and per-operation models, the money rules, asyncio and pydantic's
-TypeAdapter load at first use."""
+fragment, input and per-operation models, the enums, the money rules, asyncio and
+pydantic's TypeAdapter load at first use."""
 
 from __future__ import annotations
 
@@ -47,5 +47,5 @@ def test_import_fluz_loads_no_fragment_input_or_operation_models() -> None:
     assert generated - _NEEDED == set()
 
 
-def test_import_fluz_defers_asyncio_money_rules_and_type_adapter() -> None:
+def test_import_fluz_defers_asyncio_enums_money_rules_and_type_adapter() -> None:
     assert _loaded_by_import_fluz() & _NOT_YET == set()
