@@ -80,7 +80,9 @@ class TokenInfo:
     renewals: int
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: records are never compared or hashed, and each generated method costs
+# `import fluz` time (frozen stays: a store hands the same record to many tasks).
+@dataclass(frozen=True, slots=True, eq=False)
 class UserToken:
     """A user access token. ``refresh_at`` and ``expires_mono`` are on the
     ``time.monotonic()`` clock (a store shared between processes converts them)."""

@@ -36,7 +36,6 @@ import httpx
 import pydantic
 from fluz_graphql import Client as _GeneratedClient
 from fluz_graphql.async_base_client import AsyncBaseClient, Response
-from fluz_graphql.enums import GiftCardStatus, ScopeType
 
 from . import _constants as C
 from . import _telemetry
@@ -81,6 +80,7 @@ from ._transport import RequestBuilder, RequestSlots
 if TYPE_CHECKING:
     # Annotations only: importing the result and input models costs `import fluz` a
     # third of its time, and they load with the first call that needs them.
+    from fluz_graphql.enums import GiftCardStatus, ScopeType
     from fluz_graphql.get_application_users import GetApplicationUsersGetApplicationUsers
     from fluz_graphql.get_gift_cards import GetGiftCardsGetGiftCards
     from fluz_graphql.get_merchants import GetMerchantsGetMerchants
@@ -812,4 +812,4 @@ def _given(**kwargs: Any) -> dict[str, Any]:
 def _scope_names(scopes: Iterable[str | ScopeType] | None) -> list[str] | None:
     if scopes is None:
         return None
-    return [s.value if isinstance(s, ScopeType) else str(s) for s in scopes]
+    return [str(getattr(s, "value", s)) for s in scopes]

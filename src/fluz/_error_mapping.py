@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -35,30 +34,53 @@ from ._retry import parse_retry_after
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
-@dataclass(frozen=True, slots=True)
+# The records below are plain classes rather than dataclasses: a frozen dataclass costs
+# `import fluz` about 1 ms to create (it compiles six methods), and more per instance.
+
+
 class Context:
     """What an error needs to name: the operation, the call's key and what to redact."""
 
-    operation: str
-    idempotency_key: str | None
-    # Called only when an error is built (walking the input for secrets costs time on
-    # every call otherwise); never in a traceback's captured locals.
-    secrets: Callable[[], Iterable[str]] = field(repr=False)
+    __slots__ = ("idempotency_key", "operation", "secrets")
+
+    def __init__(
+        self,
+        operation: str,
+        idempotency_key: str | None,
+        secrets: Callable[[], Iterable[str]],
+    ) -> None:
+        self.operation = operation
+        self.idempotency_key = idempotency_key
+        # Called only when an error is built (walking the input for secrets costs time on
+        # every call otherwise); never in a traceback's captured locals or a repr.
+        self.secrets = secrets
 
 
-@dataclass(frozen=True, slots=True)
 class Failure:
-    error: FluzError
-    retryable: bool  # a retry could succeed (the kind of failure, not yet the operation)
-    retry_after: float | None = None
-    token_rejected: bool = False  # renew the user token and replay once
+    __slots__ = ("error", "retry_after", "retryable", "token_rejected")
+
+    def __init__(
+        self,
+        error: FluzError,
+        retryable: bool,  # a retry could succeed (the kind of failure, not yet the operation)
+        retry_after: float | None = None,
+        token_rejected: bool = False,  # renew the user token and replay once
+    ) -> None:
+        self.error = error
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.token_rejected = token_rejected
 
 
-@dataclass(frozen=True, slots=True)
 class Success:
-    payload: dict[str, Any] | None  # None: decoded straight into *result* (fluz._fast_path)
-    request_id: str | None
-    result: Any = None  # the generated model of ``data``, when the fast path made it
+    __slots__ = ("payload", "request_id", "result")
+
+    def __init__(
+        self, payload: dict[str, Any] | None, request_id: str | None, result: Any = None
+    ) -> None:
+        self.payload = payload  # None: decoded straight into *result* (fluz._fast_path)
+        self.request_id = request_id
+        self.result = result  # the generated model of ``data``, when the fast path made it
 
 
 def inspect_response(

@@ -11,7 +11,6 @@ of the grammar they use (plus comments, strings, aliases and directives).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from . import _constants as C
 
@@ -19,22 +18,38 @@ _TOKEN = re.compile(r'"""(?:.|\n)*?"""|"(?:\\.|[^"\\])*"|\.\.\.|[_A-Za-z]\w*|[^\
 _COMMENT = re.compile(r"#[^\n]*")
 
 
-@dataclass(frozen=True, slots=True)
 class OperationInfo:
-    name: str
-    is_mutation: bool
-    root_fields: tuple[str, ...]
-    variable_types: dict[str, str] = field(default_factory=dict)  # name -> "UUID!", "[X!]!"
-    # App-level operation: sent with the API key rather than a user token.
-    uses_basic_auth: bool = field(init=False)
-    # Retrying cannot repeat a side effect: a query, or a read-like mutation.
-    retry_safe_without_key: bool = field(init=False)
+    """One operation, cached per text and shared: never changed after it is made. (A plain
+    class: a frozen dataclass costs `import fluz` about 1 ms to create.)"""
 
-    def __post_init__(self) -> None:
-        basic = bool(self.root_fields) and all(f in C.BASIC_AUTH_FIELDS for f in self.root_fields)
-        safe = not self.is_mutation or all(f in C.RETRY_SAFE_MUTATIONS for f in self.root_fields)
-        object.__setattr__(self, "uses_basic_auth", basic)
-        object.__setattr__(self, "retry_safe_without_key", safe)
+    __slots__ = (
+        "is_mutation",
+        "name",
+        "retry_safe_without_key",
+        "root_fields",
+        "uses_basic_auth",
+        "variable_types",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        is_mutation: bool,
+        root_fields: tuple[str, ...],
+        variable_types: dict[str, str] | None = None,  # name -> "UUID!", "[X!]!"
+    ) -> None:
+        self.name = name
+        self.is_mutation = is_mutation
+        self.root_fields = root_fields
+        self.variable_types = {} if variable_types is None else variable_types
+        # App-level operation: sent with the API key rather than a user token.
+        self.uses_basic_auth = bool(root_fields) and all(
+            f in C.BASIC_AUTH_FIELDS for f in root_fields
+        )
+        # Retrying cannot repeat a side effect: a query, or a read-like mutation.
+        self.retry_safe_without_key = not is_mutation or all(
+            f in C.RETRY_SAFE_MUTATIONS for f in root_fields
+        )
 
 
 _cache: dict[str, OperationInfo] = {}

@@ -44,23 +44,33 @@ class PollProgress:
 ProgressCallback = Callable[[PollProgress], object]
 
 
-@dataclass(frozen=True, slots=True)
+# Backoff and PollOutcome are plain classes: a frozen dataclass costs `import fluz` about
+# 1 ms to create.
+
+
 class Backoff:
     """Delays between polls: ``initial_delay * multiplier**n``, each capped at ``max_delay``
-    and, with ``jitter`` > 0, scaled by a random factor in ``[1 - jitter, 1]``."""
+    and, with ``jitter`` > 0, scaled by a random factor in ``[1 - jitter, 1]``.
 
-    initial_delay: float
-    multiplier: float
-    max_delay: float
-    jitter: float = 0.0
+    Raises:
+        ValueError: a delay is negative, the multiplier below 1 or jitter outside [0, 1].
+    """
 
-    def __post_init__(self) -> None:
-        if self.initial_delay < 0 or self.max_delay < 0:
+    __slots__ = ("initial_delay", "jitter", "max_delay", "multiplier")
+
+    def __init__(
+        self, initial_delay: float, multiplier: float, max_delay: float, jitter: float = 0.0
+    ) -> None:
+        if initial_delay < 0 or max_delay < 0:
             raise ValueError("poll delays must be >= 0")
-        if self.multiplier < 1.0:
+        if multiplier < 1.0:
             raise ValueError("multiplier must be >= 1")
-        if not 0.0 <= self.jitter <= 1.0:
+        if not 0.0 <= jitter <= 1.0:
             raise ValueError("jitter must be within [0, 1]")
+        self.initial_delay = initial_delay
+        self.multiplier = multiplier
+        self.max_delay = max_delay
+        self.jitter = jitter
 
     def delay(self, poll: int) -> float:
         """Delay after poll number *poll* (1-based)."""
@@ -69,11 +79,13 @@ class Backoff:
         return base * (1.0 - self.jitter * random.random()) if self.jitter else base  # noqa: S311
 
 
-@dataclass(frozen=True, slots=True)
 class PollOutcome(Generic[T]):
-    value: T
-    attempts: int
-    elapsed: float
+    __slots__ = ("attempts", "elapsed", "value")
+
+    def __init__(self, value: T, attempts: int, elapsed: float) -> None:
+        self.value = value
+        self.attempts = attempts
+        self.elapsed = elapsed
 
 
 async def poll_until(

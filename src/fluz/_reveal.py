@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the models load with the first call (not at `import fluz`)
     from ._client import FluzClient
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)  # its own __repr__ masks the secrets
 class GiftCardDetails:
     """Redemption details of a gift card; any of code, pin and url may be None (merchants
     differ). ``repr()`` masks all three: print ``details.code`` explicitly if you must."""
@@ -50,15 +50,25 @@ class PurchasedGiftCard:
     details: GiftCardDetails
 
 
-@dataclass(frozen=True, slots=True)
 class PollSettings:
-    """The backoff and deadline of a poll (arguments of the polling helpers)."""
+    """The backoff and deadline of a poll (arguments of the polling helpers). A plain
+    class: a frozen dataclass costs `import fluz` about 1 ms to create."""
 
-    initial_delay: float = C.REVEAL_INITIAL_DELAY
-    multiplier: float = C.REVEAL_MULTIPLIER
-    max_delay: float = C.REVEAL_MAX_DELAY
-    timeout: float = C.REVEAL_TIMEOUT
-    jitter: float = C.REVEAL_JITTER
+    __slots__ = ("initial_delay", "jitter", "max_delay", "multiplier", "timeout")
+
+    def __init__(
+        self,
+        initial_delay: float = C.REVEAL_INITIAL_DELAY,
+        multiplier: float = C.REVEAL_MULTIPLIER,
+        max_delay: float = C.REVEAL_MAX_DELAY,
+        timeout: float = C.REVEAL_TIMEOUT,
+        jitter: float = C.REVEAL_JITTER,
+    ) -> None:
+        self.initial_delay = initial_delay
+        self.multiplier = multiplier
+        self.max_delay = max_delay
+        self.timeout = timeout
+        self.jitter = jitter
 
     def backoff(self) -> Backoff:
         try:
