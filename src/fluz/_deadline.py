@@ -1,18 +1,20 @@
-"""The whole-call deadline: a cancel scope that costs a timer, not a task-state stack.
+"""The whole-call deadline: a cancel scope that costs a dictionary entry, not a timer.
 
 On asyncio, anyio's ``CancelScope(deadline=...)`` keeps per-task scope bookkeeping and
-arms a loop timer whose cancelled handle stays in the loop's heap until its time comes
-(120 s by default), holding a copy of the context current at entry (the operation, its
-call record, telemetry state). :class:`_LoopDeadline` does what the scope does here with
-one timer and the task's own cancel/uncancel counting (as ``asyncio.timeout`` does,
-which anyio's scopes inside it respect); its timer runs in an empty context, so a
-cancelled handle keeps nothing alive. Other backends (trio) get anyio's scope.
+arms a loop timer per call, whose cancelled handle stays in the loop's heap until its
+time comes (120 s by default) holding a copy of the context current at entry (the
+operation, its call record, telemetry state). Here every deadline of a loop is an entry
+in one :class:`_Watchdog`, whose single timer is armed at the earliest of them (a call
+that ends early leaves it armed: it finds nothing due and moves to the earliest left),
+and the expiry is the task's own cancel/uncancel counting, as ``asyncio.timeout`` does
+(anyio's scopes inside respect it). Other backends (trio) get anyio's scope.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 from types import TracebackType
 from typing import Protocol
 
@@ -51,23 +53,79 @@ def deadline_at(when: float) -> Deadline:
     return _LoopDeadline(loop, when)
 
 
+class _Watchdog:
+    """The deadlines of one event loop, and one timer at the earliest of them (whenever
+    there is any: each is always covered by the armed timer)."""
+
+    __slots__ = ("_armed_at", "_handle", "_loop", "_scopes")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._scopes: dict[_LoopDeadline, None] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_at = math.inf
+
+    def add(self, scope: _LoopDeadline) -> None:
+        self._scopes[scope] = None
+        if scope.when < self._armed_at:
+            self._arm(scope.when)
+
+    def discard(self, scope: _LoopDeadline) -> None:
+        self._scopes.pop(scope, None)
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed_at = when
+        # An empty context: the timer reads no context variable, and keeps none alive.
+        self._handle = self._loop.call_at(when, self._fire, context=_NO_CONTEXT)
+
+    def _fire(self) -> None:
+        # Due: what the loop found due (it runs a timer up to its clock's resolution early).
+        now = max(self._loop.time(), self._armed_at)
+        self._handle, self._armed_at = None, math.inf
+        earliest = math.inf
+        for scope in list(self._scopes):
+            if scope.when <= now:
+                del self._scopes[scope]
+                scope.expire()
+            elif scope.when < earliest:
+                earliest = scope.when
+        if earliest < math.inf:
+            self._arm(earliest)
+
+
+# The watchdog of the loop seen last (one loop per thread is the common case; another
+# loop gets a watchdog of its own, and each deadline remembers its own).
+_last: tuple[asyncio.AbstractEventLoop | None, _Watchdog | None] = (None, None)
+
+
+def _watchdog(loop: asyncio.AbstractEventLoop) -> _Watchdog:
+    global _last
+    seen, watchdog = _last
+    if seen is not loop or watchdog is None:
+        watchdog = _Watchdog(loop)
+        _last = (loop, watchdog)
+    return watchdog
+
+
 class _LoopDeadline:
-    __slots__ = ("_cancelling", "_expired", "_handle", "_loop", "_task", "_when")
+    __slots__ = ("_cancelling", "_expired", "_task", "_watchdog", "when")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        self._loop = loop
-        self._when = when
+        self._watchdog = _watchdog(loop)
+        self.when = when
         self._expired = False
 
     def __enter__(self) -> _LoopDeadline:
-        task = asyncio.current_task(self._loop)
+        task = asyncio.current_task(self._watchdog._loop)
         assert task is not None  # called from a coroutine
         self._task = task
         self._cancelling = task.cancelling()
-        self._handle = self._loop.call_at(self._when, self._expire, context=_NO_CONTEXT)
+        self._watchdog.add(self)
         return self
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         self._expired = True
         self._task.cancel()
 
@@ -77,8 +135,8 @@ class _LoopDeadline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self._handle.cancel()
-        # Swallowed only if this timer's cancellation is the task's last pending one
+        self._watchdog.discard(self)
+        # Swallowed only if this deadline's cancellation is the task's last pending one
         # (an enclosing scope or task.cancel() that also fired still gets its error).
         return (
             self._expired
