@@ -12,13 +12,16 @@ and the expiry is the task's own cancel/uncancel counting, as ``asyncio.timeout`
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import math
+import sys
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
+
+if TYPE_CHECKING:
+    import asyncio
 
 # The timer's context: it only cancels a task, it reads no context variable.
 _NO_CONTEXT = contextvars.Context()
@@ -38,16 +41,24 @@ class Deadline(Protocol):
     ) -> bool | None: ...
 
 
+def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio event loop, if any. asyncio is not imported for this (``import
+    fluz`` leaves it for the first call): while it is not, no asyncio loop runs."""
+    module = sys.modules.get("asyncio")
+    loop: asyncio.AbstractEventLoop | None = None if module is None else module._get_running_loop()
+    return loop
+
+
 def now() -> float:
     """anyio's clock (the event loop's time on asyncio), read cheaply."""
-    loop = asyncio._get_running_loop()
+    loop = _asyncio_loop()
     return loop.time() if loop is not None else anyio.current_time()
 
 
 def deadline_at(when: float) -> Deadline:
     """A scope that cancels its body at *when* (anyio's clock) and swallows that
     cancellation; any other cancellation (an enclosing scope's, the task's) goes on."""
-    loop = asyncio._get_running_loop()
+    loop = _asyncio_loop()
     if loop is None:
         return anyio.CancelScope(deadline=when)
     return _LoopDeadline(loop, when)
@@ -57,9 +68,13 @@ class _Watchdog:
     """The deadlines of one event loop, and one timer at the earliest of them (whenever
     there is any: each is always covered by the armed timer)."""
 
-    __slots__ = ("_armed_at", "_handle", "_loop", "_scopes")
+    __slots__ = ("_armed_at", "_handle", "_loop", "_scopes", "cancelled", "current_task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        import asyncio  # imported already: its loop is running
+
+        self.current_task = asyncio.current_task
+        self.cancelled = asyncio.CancelledError
         self._loop = loop
         self._scopes: dict[_LoopDeadline, None] = {}
         self._handle: asyncio.TimerHandle | None = None
@@ -118,7 +133,7 @@ class _LoopDeadline:
         self._expired = False
 
     def __enter__(self) -> _LoopDeadline:
-        task = asyncio.current_task(self._watchdog._loop)
+        task = self._watchdog.current_task(self._watchdog._loop)
         assert task is not None  # called from a coroutine
         self._task = task
         self._cancelling = task.cancelling()
@@ -142,5 +157,5 @@ class _LoopDeadline:
             self._expired
             and self._task.uncancel() <= self._cancelling
             and exc_type is not None
-            and issubclass(exc_type, asyncio.CancelledError)
+            and issubclass(exc_type, self._watchdog.cancelled)
         )
