@@ -31,7 +31,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar
 
-import anyio
 import httpx
 import pydantic
 from fluz_graphql import Client as _GeneratedClient
@@ -49,6 +48,7 @@ from ._auth import (
     token_step_failed,
 )
 from ._config import ClientConfig, Identity, make_identity, resolve_config
+from ._deadline import deadline_at, now
 from ._decode import response_decode_error
 from ._errors import (
     ConfigurationError,
@@ -475,8 +475,8 @@ class FluzClient(_GeneratedClient):
             body = encode_body(self, op, query, operation_name, variables, call)
             with _telemetry.operation(op.name, op.is_mutation, call):
                 # One clock read serves the scope and send()'s retry planning.
-                give_up_at = anyio.current_time() + self._deadline
-                with anyio.CancelScope(deadline=give_up_at):
+                give_up_at = now() + self._deadline
+                with deadline_at(give_up_at):
                     return await send(self, op, body, variables, call, give_up_at)
                 error = deadline_passed(self, op, call)
                 raise error

@@ -19,15 +19,23 @@ No message text, variable, token or header value is ever an attribute.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ._telemetry import Operation
 
 _SCOPE = "fluz"
+# The API's own propagators: they write nothing for an empty context.
+_W3C = (TraceContextTextMapPropagator, W3CBaggagePropagator)
+_UNKNOWN = object()
 
 
 class OtelBackend:
@@ -41,7 +49,11 @@ class OtelBackend:
     ) -> None:
         self._tracer = trace.get_tracer(_SCOPE, tracer_provider=tracer_provider)
         self._global_tracing = tracer_provider is None
-        meter = metrics.get_meter(_SCOPE, meter_provider=meter_provider)
+        # The API loads a provider named by this variable at its first lookup: then the
+        # lookup is needed (see _tracing).
+        self._provider_from_env = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+        self._propagator: tuple[TextMapPropagator | None, bool] = (None, False)
+        self._meter = meter = metrics.get_meter(_SCOPE, meter_provider=meter_provider)
         self._calls = meter.create_counter(
             "fluz.client.operations", unit="{operation}", description="operations called"
         )
@@ -68,9 +80,20 @@ class OtelBackend:
         """Whether spans can be recorded: not while the global tracer provider is still
         the API's proxy (no SDK set up yet), whose spans only carry their parent's
         context."""
-        return not (
-            self._global_tracing and isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
-        )
+        if not self._global_tracing:
+            return True
+        # No provider set yet (the API's global, read directly: get_tracer_provider()
+        # looks the environment up on every call until one is set).
+        if getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None and not self._provider_from_env:
+            return False
+        return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+
+    def _metering(self) -> bool:
+        """Whether measurements are recorded: not while the meter is the API's proxy
+        without a meter provider set (it drops them), until an SDK's is set, even after
+        this backend was made (the proxy then forwards to it). A meter of an unknown kind
+        is assumed to record."""
+        return getattr(self._meter, "_real_meter", self._meter) is not None
 
     def start(self, op: Operation) -> None:
         if not self._tracing():
@@ -89,15 +112,20 @@ class OtelBackend:
         op.state = (span, context.attach(trace.set_span_in_context(span)))
 
     def end(self, op: Operation, error: BaseException | None) -> None:
+        metering = self._metering()
+        if op.state is None and not metering:
+            return
         labels: dict[str, str] = {"graphql.operation.name": op.name}
         code = None
         if error is not None:
             code = str(getattr(error, "code", None) or type(error).__name__)
-            self._errors.add(1, {**labels, "error.code": code})
+            if metering:
+                self._errors.add(1, {**labels, "error.code": code})
         if op.state is not None:
             self._end_span(op, error, code)
-        self._calls.add(1, {**labels, "outcome": "error" if error is not None else "ok"})
-        self._duration.record(time.perf_counter() - op.started, labels)
+        if metering:
+            self._calls.add(1, {**labels, "outcome": "error" if error is not None else "ok"})
+            self._duration.record(time.perf_counter() - op.started, labels)
 
     def _end_span(self, op: Operation, error: BaseException | None, code: str | None) -> None:
         span, token = op.state
@@ -139,4 +167,20 @@ class OtelBackend:
         self._reveal_time.record(seconds, outcome)
 
     def inject(self, headers: dict[str, str]) -> None:
+        if not context.get_current() and self._only_w3c(propagate.get_global_textmap()):
+            return  # no span and no baggage: the API's propagators would write nothing
         propagate.inject(headers)
+
+    def _only_w3c(self, propagator: TextMapPropagator) -> bool:
+        """Whether *propagator* is the API's trace context and/or baggage propagator
+        (the default), alone or composed; a propagator of the user's is always called."""
+        checked, verdict = self._propagator
+        if propagator is not checked:
+            parts = (
+                getattr(propagator, "_propagators", [None])
+                if type(propagator) is CompositePropagator
+                else [propagator]
+            )
+            verdict = all(type(part) in _W3C for part in parts)
+            self._propagator = (propagator, verdict)
+        return verdict

@@ -25,6 +25,7 @@ from . import _constants as C
 from . import _telemetry
 from ._auth import UserToken
 from ._config import Identity
+from ._deadline import now
 from ._error_mapping import Context, Success, inspect_response, transport_failure
 from ._errors import (
     ConfigurationError,
@@ -223,7 +224,7 @@ async def send(
             if failure.retryable and retry_allowed
             else None
         )
-        if delay is None or anyio.current_time() + delay >= give_up_at:
+        if delay is None or now() + delay >= give_up_at:
             # No retry, or none that could finish before the deadline: the real
             # failure says more than a timeout would.
             raise failure.error

@@ -168,6 +168,29 @@ async def test_a_body_that_trickles_forever_ends_at_the_deadline() -> None:
     assert caught.value.operation == "GetWallet"
 
 
+async def test_a_deadline_leaves_no_cancellation_behind_in_the_task() -> None:
+    async with trickling_server() as url:
+        fluz = FluzClient(api_key=API_KEY, user_id=USER_ID, account_id=ACCOUNT_ID, url=url)
+        async with fluz:
+            with anyio.fail_after(10):
+                with pytest.raises(FluzTimeoutError):
+                    await fluz.get_wallet(options=CallOptions(deadline=0.2))
+    # The deadline's cancellation does not reach what the task does next.
+    with anyio.CancelScope() as scope:
+        await anyio.sleep(0.3)
+    assert not scope.cancelled_caught
+
+
+async def test_an_enclosing_scope_that_ends_first_cancels_the_call_without_an_error() -> None:
+    async with trickling_server() as url:
+        fluz = FluzClient(api_key=API_KEY, user_id=USER_ID, account_id=ACCOUNT_ID, url=url)
+        async with fluz:
+            with anyio.fail_after(10):
+                with anyio.move_on_after(0.3) as outer:
+                    await fluz.get_wallet(options=CallOptions(deadline=5))
+    assert outer.cancelled_caught
+
+
 async def test_a_retry_that_cannot_finish_before_the_deadline_is_not_started() -> None:
     fake = FakeFluz().on(
         "GetWallet", gql_error("GE-9999", status=503, headers={"Retry-After": "5"})

@@ -331,3 +331,97 @@ async def test_without_an_sdk_the_callers_trace_context_and_baggage_go_out(
     for headers in sent:  # the token mint and the call
         assert headers["traceparent"] == f"00-{0x1234:032x}-{0x5678:016x}-01"
         assert headers["baggage"] == "tenant=t-1"
+
+
+def test_an_sdk_set_after_the_client_started_gets_its_metrics_and_spans() -> None:
+    # A fresh interpreter: the global providers can be set once per process.
+    code = """
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from fluz import _telemetry
+from fluz._response import CallRecord
+
+def call():
+    with _telemetry.operation("GetWallet", False, CallRecord()):
+        pass
+
+call()  # before any SDK: the API's proxies, nothing recorded
+reader, spans = InMemoryMetricReader(), InMemorySpanExporter()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+tracing = TracerProvider()
+tracing.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(tracing)
+call()
+call()
+points = [
+    point.value
+    for resource in reader.get_metrics_data().resource_metrics
+    for scope in resource.scope_metrics
+    for metric in scope.metrics
+    if metric.name == "fluz.client.operations"
+    for point in metric.data.data_points
+]
+print(type(_telemetry.backend()).__name__, points, len(spans.get_finished_spans()))
+"""
+    assert _python(code) == "OtelBackend [2] 2"
+
+
+async def test_a_propagator_set_by_the_user_is_called_without_a_span_or_baggage(
+    fluz_sandbox: SandboxServer,
+) -> None:
+    from opentelemetry import propagate
+    from opentelemetry.context import Context
+    from opentelemetry.propagators.textmap import (
+        CarrierT,
+        Getter,
+        Setter,
+        TextMapPropagator,
+        default_getter,
+        default_setter,
+    )
+
+    class Tenant(TextMapPropagator):
+        def extract(
+            self,
+            carrier: CarrierT,
+            context: Context | None = None,
+            getter: Getter[Any] = default_getter,
+        ) -> Context:
+            return context or Context()
+
+        def inject(
+            self,
+            carrier: CarrierT,
+            context: Context | None = None,
+            setter: Setter[Any] = default_setter,
+        ) -> None:
+            setter.set(carrier, "x-tenant", "t-1")
+
+        @property
+        def fields(self) -> set[str]:
+            return {"x-tenant"}
+
+    sent: list[httpx.Headers] = []
+
+    async def capture(request: httpx.Request) -> None:
+        sent.append(request.headers)
+
+    default = propagate.get_global_textmap()
+    _telemetry.use_backend(OtelBackend())
+    propagate.set_global_textmap(Tenant())
+    try:
+        async with (
+            httpx.AsyncClient(event_hooks={"request": [capture]}) as http,
+            client_for(fluz_sandbox, http_client=http) as fluz,
+        ):
+            await fluz.get_wallet()
+    finally:
+        propagate.set_global_textmap(default)
+        _telemetry.use_backend(None)
+    assert sent, "no request seen"
+    for headers in sent:
+        assert headers["x-tenant"] == "t-1"
