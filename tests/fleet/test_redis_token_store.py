@@ -4,7 +4,7 @@ one renewal at a time fleet-wide, and recovery when the renewer fails."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -12,8 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from fluz import ConfigurationError, FluzClient
-from fluz._auth import make_user_token
-from fluz._config import make_identity
+from fluz._auth import Renew, UserToken, make_user_token
+from fluz._config import Identity, make_identity
 from fluz.redis import RedisTokenStore
 from fluz.sandbox import Faults, SandboxServer
 
@@ -167,33 +167,77 @@ async def test_a_token_renewed_by_another_process_is_seen_when_due(
     assert (first.token_renewals, second.token_renewals) == (2, 0)
 
 
+class _GatedStore(RedisTokenStore):
+    """A store whose token request, made while it holds the fleet-wide renewal lock,
+    sets *holding* and then waits for *gate*: the test decides when the renewer fails."""
+
+    def __init__(
+        self, redis: aioredis.Redis, *, holding: anyio.Event, gate: anyio.Event, **options: Any
+    ) -> None:
+        super().__init__(redis, **options)
+        self._holding = holding
+        self._gate = gate
+
+    async def renew_shared(
+        self, identity: Identity, renew: Renew, usable: Callable[[UserToken | None], bool]
+    ) -> UserToken:
+        async def gated(current: UserToken | None) -> UserToken:
+            self._holding.set()
+            await self._gate.wait()
+            return await renew(current)
+
+        return await super().renew_shared(identity, gated, usable)
+
+
+class _LockWatchingRedis(aioredis.Redis):
+    """A Redis client that sets *refused* when a ``SET NX`` (taking a lock) is refused."""
+
+    refused: anyio.Event
+
+    async def set(self, *args: Any, **kwargs: Any) -> Any:
+        done = await super().set(*args, **kwargs)
+        if kwargs.get("nx") and not done:
+            self.refused.set()
+        return done
+
+
 async def test_a_waiting_process_takes_over_when_the_renewer_fails(
-    fluz_sandbox: SandboxServer, redis: aioredis.Redis
+    fluz_sandbox: SandboxServer, redis: aioredis.Redis, redis_url: str
 ) -> None:
     # The first renewer's token request fails for good (no retries); the second client,
-    # waiting on the lock, then renews itself instead of failing with it.
+    # waiting on the lock, then renews itself instead of failing with it. Events, not a
+    # stagger, order them: the renewer's request is held until the other was refused the lock.
     fluz_sandbox.configure(
         faults=Faults(unavailable_rate=1.0, operations={"generateUserAccessToken"}, limit=1)
     )
-    failing = client_for(fluz_sandbox, store_for(redis, fluz_sandbox), max_retries=0)
-    waiting = client_for(fluz_sandbox, store_for(redis, fluz_sandbox), max_retries=0)
+    holding, gate = anyio.Event(), anyio.Event()
+    renewer = _GatedStore(redis, holding=holding, gate=gate, secret=fluz_sandbox.api_key)
+    waiter_redis = _LockWatchingRedis.from_url(redis_url)
+    waiter_redis.refused = anyio.Event()
+    failing = client_for(fluz_sandbox, renewer, max_retries=0)
+    waiting = client_for(fluz_sandbox, store_for(waiter_redis, fluz_sandbox), max_retries=0)
     outcomes: dict[str, object] = {}
 
-    async def call(name: str, client: FluzClient, delay: float) -> None:
-        await anyio.sleep(delay)
+    async def call(name: str, client: FluzClient) -> None:
         try:
             outcomes[name] = await client.get_wallet()
         except Exception as exc:
             outcomes[name] = exc
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(call, "failing", failing, 0.0)
-        tg.start_soon(call, "waiting", waiting, 0.01)
+    with anyio.fail_after(60):  # a guard against a hang only, far beyond any load
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, "failing", failing)
+            await holding.wait()  # the failing client holds the lock
+            tg.start_soon(call, "waiting", waiting)
+            await waiter_redis.refused.wait()  # the waiting client was refused it: it waits
+            gate.set()
     await failing.aclose()
     await waiting.aclose()
+    await waiter_redis.aclose()
     assert isinstance(outcomes["failing"], Exception)
     assert not isinstance(outcomes["waiting"], Exception)
     assert fluz_sandbox.counters().tokens_minted == 1
+    assert (failing.token_renewals, waiting.token_renewals) == (0, 1)
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
