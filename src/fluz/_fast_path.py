@@ -17,22 +17,16 @@ from typing import Any
 
 import httpx
 import pydantic
-from fluz_graphql.base_model import BaseModel
 
 from ._error_mapping import Success
 from ._operations import OperationInfo
 
 # The envelope of each operation's response, by operation name (None: no generated model).
+# Each is built on first use, like the models it holds: no pydantic class at `import fluz`
+# (issue 11). Two threads building the same one at once each get a working model; the
+# dict keeps the last.
 _envelopes: dict[str, type[pydantic.BaseModel] | None] = {}
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-class _Envelope(pydantic.BaseModel):
-    """``{"data": ..., "extensions": {...}}`` with ``errors`` absent or null."""
-
-    model_config = pydantic.ConfigDict(extra="ignore", defer_build=True)
-    errors: None = None
-    extensions: dict[str, Any] | None = None
 
 
 def envelope(operation_name: str) -> type[pydantic.BaseModel] | None:
@@ -52,9 +46,14 @@ def envelope(operation_name: str) -> type[pydantic.BaseModel] | None:
         except ImportError:
             model = None
     made: type[pydantic.BaseModel] | None = None
-    if isinstance(model, type) and issubclass(model, BaseModel):
+    if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
+        # {"data": ..., "extensions": {...}} with `errors` absent or null.
         made = pydantic.create_model(
-            f"{operation_name}Response", __base__=_Envelope, data=(model, ...)
+            f"{operation_name}Response",
+            __config__=pydantic.ConfigDict(extra="ignore", defer_build=True),
+            errors=(None, None),
+            extensions=(dict[str, Any] | None, None),
+            data=(model, ...),
         )
     if len(_envelopes) < 4096:  # generated operations are few; bound custom ones
         _envelopes[operation_name] = made

@@ -27,7 +27,9 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from fluz_graphql.base_model import BaseModel
+# pydantic's root class: every generated model is one, and fluz_graphql's own BaseModel is
+# built on first use, not at `import fluz` (issue 11).
+from pydantic import BaseModel
 
 from . import _constants as C
 from ._errors import (

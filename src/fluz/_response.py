@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import repeat
+from operator import attrgetter
 from typing import Any, overload
 
-from fluz_graphql.base_model import BaseModel
+# pydantic's root class: every generated model is one, and fluz_graphql's own BaseModel is
+# built on first use, not at `import fluz` (issue 11).
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +74,24 @@ current_call: ContextVar[CallRecord | None] = ContextVar("fluz_current_call", de
 # attribute cost every model instance (nested ones too) an initialisation in Python, and a
 # registry by id() a weak reference per item, a sixth of a call on a 20-item page. pydantic
 # leaves slots out of ==, model_dump(), copies and pickles.
-_INFO_SLOT: Any = BaseModel._fluz_info  # type: ignore[attr-defined]  # the slot's descriptor
-_set_info = _INFO_SLOT.__set__
-_get_info = _INFO_SLOT.__get__
+# Read by name (C, no class needed at import): an unset slot, or a model without one (not
+# generated), raises AttributeError.
+_get_info: Callable[[Any], Any] = attrgetter("_fluz_info")
+
+
+def _bind_info_slot(model: Any, info: ResponseInfo) -> None:
+    """Set the slot of *model*, a generated model; first call only: it rebinds ``_set_info``
+    to the slot's own setter (in C). Not at import: the generated BaseModel is built on first
+    use, and a model to set the slot of means it is built. Rebinding is idempotent, so
+    threads racing through here are harmless."""
+    global _set_info
+    from fluz_graphql.base_model import BaseModel as GeneratedModel
+
+    _set_info = GeneratedModel._fluz_info.__set__  # type: ignore[attr-defined]  # the slot
+    _set_info(model, info)
+
+
+_set_info: Callable[[Any, ResponseInfo], None] = _bind_info_slot
 
 
 def attach_info(result: object, info: ResponseInfo) -> None:

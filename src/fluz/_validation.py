@@ -12,16 +12,23 @@ from __future__ import annotations
 import re
 import sys
 import uuid
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pydantic
 from fluz_graphql import base_model as _base_model
-from fluz_graphql.base_model import UNSET, BaseModel, InputModel
+from fluz_graphql.base_model import UNSET
+
+# pydantic's root class, not fluz_graphql's BaseModel: every generated model is one, and
+# fluz_graphql builds its own on first use, not at `import fluz` (issue 11).
+from pydantic import BaseModel
 
 from . import _constants as C
 from ._errors import ValidationError
 from ._operations import OperationInfo
 from ._redact import redact
+
+if TYPE_CHECKING:
+    from fluz_graphql.base_model import InputModel
 
 # Money fields: the money rule of fluz_graphql.money (finite, at most 2 decimals, exact as a
 # JSON number); the principal amount of an operation > 0, a part of it (balance_amount,

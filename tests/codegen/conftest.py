@@ -22,6 +22,7 @@ CODEGEN_INPUTS = (
     "src/fluz/_codegen/scalars.py",
     "src/fluz/_codegen/money.py",
     "src/fluz/_codegen/call_options.py",
+    "src/fluz/_codegen/base_classes.py",
 )
 
 

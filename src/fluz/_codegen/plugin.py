@@ -40,6 +40,7 @@ import ast
 import re
 import textwrap
 from copy import deepcopy
+from pathlib import Path
 from typing import Any
 
 from ariadne_codegen.plugins.base import Plugin
@@ -137,47 +138,51 @@ DECIMAL_RESULT = "DecimalResult"
 # schema file stays Fluz's) and generate_operation_str strips it from the text sent.
 REQUIRED_DIRECTIVE = "required"
 
-# Input models derive from InputModel (appended to base_model.py): a model built with bad
-# values raises what `input_error_factory` makes of pydantic's error. fluz sets the factory
-# (fluz._validation) to build fluz.ValidationError, the error of the client's own checks, so
-# one `except fluz.ValidationError` catches bad input wherever it is found. Results keep the
-# plain BaseModel: a custom __init__ would make pydantic call Python for every nested result.
+# Input models derive from InputModel (src/fluz/_codegen/base_classes.py): a model built
+# with bad values raises what `input_error_factory` makes of pydantic's error. fluz sets the
+# factory (fluz._validation) to build fluz.ValidationError, the error of the client's own
+# checks, so one `except fluz.ValidationError` catches bad input wherever it is found.
 INPUT_MODEL_BASE = "InputModel"
-# The response metadata of a result (fluz.response_info) lives in a slot of every model:
-# free until set (no per-instance initialisation, no registry entry), and outside the
-# fields, so ==, model_dump(), copies and pickles ignore it.
-_METADATA_SLOT = '    __slots__ = ("_fluz_info",)\n\n'
+# base_model.py is rewritten to stay free of pydantic classes: `import fluz` needs UNSET and
+# input_error_factory from it, and building a pydantic class is what made that import slow
+# (issue 11). BaseModel and InputModel move to base_classes.py (copied by files_to_include)
+# and are built on first use, through a module __getattr__.
+BASE_CLASSES_FILE = "base_classes.py"
+_BASE_MODEL_CLASS = re.compile(
+    r"\n*class BaseModel\(PydanticBaseModel\):\n    model_config = ConfigDict\(\n"
+    r"(?P<config>(?:        [^\n]*\n)+)    \)\n"
+)
+_UNSET = "UNSET = UnsetType()\n"
+_BASE_MODEL_IMPORT = "from fluz_graphql import base_model\n"
 _IMPORTS_BEFORE = (
     "from pydantic import BaseModel as PydanticBaseModel\nfrom pydantic import ConfigDict\n"
 )
-_IMPORTS_AFTER = (
-    "from typing import Any, Callable, Optional\n\n"
-    "from pydantic import BaseModel as PydanticBaseModel\n"
-    "from pydantic import ConfigDict, ValidationError\n"
-)
-_INPUT_MODEL_SOURCE = '''
+_IMPORTS_AFTER = "from typing import TYPE_CHECKING, Callable, Optional\n"
+_LAZY_BASE_SOURCE = """
 
 # Set by the fluz package: turns pydantic's error for an input model into the client's
 # ValidationError. None (fluz_graphql used on its own): pydantic's error is raised.
-input_error_factory: Optional[Callable[[type["InputModel"], ValidationError], Exception]] = None
+input_error_factory: Optional[Callable[[type["InputModel"], "ValidationError"], Exception]] = None
 
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
-class InputModel(BaseModel):
-    """Base of the generated input models: bad values raise the client's error type."""
+    from .base_classes import BaseModel as BaseModel
+    from .base_classes import InputModel as InputModel
+else:
 
-    model_config = ConfigDict(loc_by_alias=False)
+    def __getattr__(name: str) -> object:
+        # The pydantic classes are built on first use (base_classes.py), not when this
+        # module is imported for UNSET: `import fluz` stays cheap (issue 11). The import
+        # lock builds them once, whichever thread asks first.
+        if name not in ("BaseModel", "InputModel"):
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from . import base_classes
 
-    def __init__(self, /, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            if input_error_factory is None:
-                raise
-            error = input_error_factory(type(self), exc)
-        else:
-            return
-        raise error  # outside the except block: pydantic's error (and the values) not chained
-'''
+        value = getattr(base_classes, name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
+"""
 
 OPEN_ENUM_BASE = "_OpenStrEnum"
 _OPEN_ENUM_SOURCE = f'''
@@ -228,6 +233,11 @@ class FluzCodegenPlugin(Plugin):
         self._operations: dict[str, tuple[OperationDefinitionNode, str]] = {}
         # operation result alias -> the fragment class it is (see generate_result_types_module)
         self._fragment_aliases: dict[str, str] = {}
+        included = config_dict.get("tool", {}).get("ariadne-codegen", {}).get("files_to_include")
+        # the copy of base_classes.py the generated package gets (see _lazy_base_model)
+        self._base_classes = next(
+            (Path(p) for p in included or () if Path(p).name == BASE_CLASSES_FILE), None
+        )
 
     def process_schema(self, schema: GraphQLSchema) -> GraphQLSchema:
         if all(d.name != REQUIRED_DIRECTIVE for d in schema.directives):
@@ -254,21 +264,13 @@ class FluzCodegenPlugin(Plugin):
     def copy_code(self, copied_code: str) -> str:
         if _ASYNCIO_IMPORT in copied_code:
             return _import_asyncio_in_subscriptions(copied_code)
-        # pydantic puts the offending input value into ValidationError messages; for an
-        # AddBankCardInput that is a card number or CVV. Hide values, keep locations.
-        marker = "class BaseModel(PydanticBaseModel):\n    model_config = ConfigDict(\n"
-        if marker not in copied_code:
-            return copied_code
-        copied_code = copied_code.replace(
-            marker,
-            "class BaseModel(PydanticBaseModel):\n"
-            + _METADATA_SLOT
-            + "    model_config = ConfigDict(\n        hide_input_in_errors=True,\n",
-            1,
-        )
-        if _IMPORTS_BEFORE not in copied_code:
-            raise CodegenPluginError("base_model.py no longer has the imports the plugin extends")
-        return copied_code.replace(_IMPORTS_BEFORE, _IMPORTS_AFTER, 1) + _INPUT_MODEL_SOURCE
+        if _UNSET in copied_code:
+            if self._base_classes is None:
+                raise CodegenPluginError(f"{BASE_CLASSES_FILE} is not in files_to_include")
+            return _lazy_base_model(copied_code, self._base_classes)
+        if _BASE_MODEL_IMPORT in copied_code:  # base_classes.py
+            return copied_code.replace(_BASE_MODEL_IMPORT, "from . import base_model\n", 1)
+        return copied_code
 
     def generate_input_class(
         self, class_def: ast.ClassDef, input_type: GraphQLInputObjectType
@@ -680,6 +682,30 @@ def _import_asyncio_in_subscriptions(code: str) -> str:
     code = code.replace(_ASYNCIO_IMPORT, "", 1)
     local = "        import asyncio  # here, not at the top: only subscriptions need it\n\n"
     return code.replace(_WS_CONNECT, local + _WS_CONNECT, 1)
+
+
+def _lazy_base_model(code: str, base_classes: Path) -> str:
+    """ariadne-codegen's base_model.py without its pydantic class: BaseModel (and the
+    InputModel derived from it) come from base_classes.py on first use.
+
+    Raises:
+        CodegenPluginError: the module no longer has the shape rewritten here, or its
+            BaseModel configuration has a line that base_classes.py lacks (a changed
+            ``[tool.ariadne-codegen]`` option would otherwise be lost silently).
+    """
+    match = _BASE_MODEL_CLASS.search(code)
+    if match is None or _IMPORTS_BEFORE not in code:
+        raise CodegenPluginError("base_model.py no longer has the shape the plugin rewrites")
+    kept = base_classes.read_text(encoding="utf-8").splitlines()
+    missing = [line.strip() for line in match["config"].splitlines() if line not in kept]
+    if missing:
+        raise CodegenPluginError(
+            f"ariadne-codegen's BaseModel config has {missing}, which "
+            f"{base_classes} lacks: add it there"
+        )
+    code = code[: match.start()] + code[match.end() :]
+    code = code.replace(_IMPORTS_BEFORE, _IMPORTS_AFTER, 1)
+    return code.rstrip("\n") + "\n" + _LAZY_BASE_SOURCE
 
 
 def _name_fragment_classes(module: ast.Module, aliases: dict[str, str]) -> set[str]:
