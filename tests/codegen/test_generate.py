@@ -91,6 +91,37 @@ def test_invalid_operation_is_a_clear_nonzero_exit(
     assert tree_digest(repo_copy / "generated" / "fluz_graphql") == before
 
 
+def test_a_base_model_option_that_base_classes_lacks_fails_codegen(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ariadne-codegen writes the option into its BaseModel; the plugin moves BaseModel to
+    # base_classes.py (built on first use) and refuses to drop the option silently.
+    pyproject = repo_copy / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        text.replace("async_client = true\n", "async_client = true\nignore_extra_fields = false\n")
+    )
+    before = tree_digest(repo_copy / "generated" / "fluz_graphql")
+
+    assert generate.main(["--root", str(repo_copy)]) == 2
+
+    err = capsys.readouterr().err
+    assert 'BaseModel config has extra="forbid", which' in err
+    assert "base_classes.py lacks" in err
+    assert tree_digest(repo_copy / "generated" / "fluz_graphql") == before
+
+
+def test_base_classes_left_out_of_files_to_include_fails_codegen(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = repo_copy / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(text.replace('    "src/fluz/_codegen/base_classes.py",\n', ""))
+
+    assert generate.main(["--root", str(repo_copy)]) == 2
+    assert "base_classes.py is not in files_to_include" in capsys.readouterr().err
+
+
 def test_missing_configuration_is_reported(tmp_path: Path) -> None:
     with pytest.raises(generate.CodegenError, match=r"\[tool.ariadne-codegen\]"):
         generate.find_root(tmp_path)

@@ -30,10 +30,16 @@ What it changes, and why:
 * **Header comment.** Every generated module starts with a fixed "do not edit" comment
   (no timestamp, no paths) so the output stays byte-deterministic.
 
-``BaseModel`` is left as ariadne-codegen writes it, without private attributes: pydantic
+* **No pydantic class at import.** ``base_model.py`` keeps ``UNSET`` and
+  ``input_error_factory`` (all ``import fluz`` needs of it) and resolves ``BaseModel`` and
+  ``InputModel`` through a module ``__getattr__`` from ``base_classes.py``
+  (src/fluz/_codegen/base_classes.py, copied by ``files_to_include``), which builds them on
+  first use: building a pydantic class cost ``import fluz`` ~10 ms (issue 11).
+
+``BaseModel`` has ariadne-codegen's configuration (checked line by line against
+base_classes.py), ``hide_input_in_errors`` and one slot, no private attributes: pydantic
 initialises those in Python for every instance, which doubled the validation cost of a
-result page. ``FluzClient`` keeps its response metadata outside the models
-(``fluz._response``).
+result page. ``FluzClient`` keeps its response metadata in that slot (``fluz._response``).
 """
 
 import ast
@@ -697,10 +703,10 @@ def _lazy_base_model(code: str, base_classes: Path) -> str:
     if match is None or _IMPORTS_BEFORE not in code:
         raise CodegenPluginError("base_model.py no longer has the shape the plugin rewrites")
     kept = base_classes.read_text(encoding="utf-8").splitlines()
-    missing = [line.strip() for line in match["config"].splitlines() if line not in kept]
+    missing = [line.strip(" ,") for line in match["config"].splitlines() if line not in kept]
     if missing:
         raise CodegenPluginError(
-            f"ariadne-codegen's BaseModel config has {missing}, which "
+            f"ariadne-codegen's BaseModel config has {', '.join(missing)}, which "
             f"{base_classes} lacks: add it there"
         )
     code = code[: match.start()] + code[match.end() :]
