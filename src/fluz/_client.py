@@ -457,22 +457,25 @@ class FluzClient(_GeneratedClient):
             explicit_key = options.idempotency_key if options is not None else None
             call.idempotency_key, claimed = view._keys.assign(op.name, variables, explicit_key)
         error: BaseException | None = None
+        sent: tuple[httpx.Response, Sealed[bytes]] | None = None
         try:
             body = encode_body(view, op, query, operation_name, variables, call)
             with _telemetry.Operation(op.name, op.is_mutation, call):
                 # One clock read serves the scope and send()'s retry planning.
                 give_up_at = now() + view._deadline
                 with deadline_at(give_up_at):
-                    response, content = await send(view, op, body, variables, call, give_up_at)
-                    return readable(response, content.value) if direct else response
-                error = deadline_passed(view, op, call)
-                raise error
+                    sent = await send(view, op, body, variables, call, give_up_at)
+                if sent is None:  # the deadline cancelled send()
+                    error = deadline_passed(view, op, call)
+                    raise error
         except BaseException as exc:
             error = exc
             raise
         finally:
             if claimed:
                 view._keys.settle(claimed, error)
+        response, content = sent
+        return readable(response, content.value) if direct else response
 
     def get_data(self, response: Response) -> dict[str, Any]:
         """The ``data`` object of a response returned by :meth:`execute`.
