@@ -124,7 +124,10 @@ async def capture(sandbox: SandboxServer, work: list[Workload]) -> str:
     async def on_response(response: httpx.Response) -> None:
         seen["response"] = await response.aread()
 
-    hooks = {"request": [on_request], "response": [on_response]}
+    hooks: dict[str, list[Callable[..., Any]]] = {
+        "request": [on_request],
+        "response": [on_response],
+    }
     async with httpx.AsyncClient(event_hooks=hooks) as http, client_for(sandbox, http) as fluz:
         # Amazon sells any amount in a range: 25 purchases never run out of stock.
         slug = "amazon"
@@ -168,7 +171,7 @@ def token_body() -> bytes:
 
     now = int(time.time())
     jwt = f"{b64({'alg': 'HS256'})}.{b64({'iat': now, 'exp': now + 3600})}.sig"
-    field = {"token": jwt, "accessToken": jwt, "refreshToken": None, "scopes": []}
+    field: dict[str, Any] = {"token": jwt, "accessToken": jwt, "refreshToken": None, "scopes": []}
     return json.dumps({"data": {"generateUserAccessToken": field}}).encode()
 
 
@@ -176,9 +179,7 @@ def gql_column(work: Workload, mock: httpx.MockTransport) -> Call | None:
     """The gql library's client for *work*, if gql is installed."""
     try:
         from gql import Client, gql  # type: ignore[import-not-found]
-        from gql.transport.httpx import (
-            HTTPXAsyncTransport,  # type: ignore[import-not-found]
-        )
+        from gql.transport.httpx import HTTPXAsyncTransport  # type: ignore[import-not-found]
     except ImportError:
         return None
     document = gql(work.request["query"])
@@ -205,7 +206,9 @@ async def per_call(work: list[Workload], auth: str, rounds: int, batch: int, run
             url=URL,
             http_client=httpx.AsyncClient(transport=mock),
         )
-        generated = GeneratedClient(url=URL, http_client=httpx.AsyncClient(transport=mock))
+        # The generated client's HttpClient protocol is narrower than httpx's signature.
+        generated_http: Any = httpx.AsyncClient(transport=mock)
+        generated = GeneratedClient(url=URL, http_client=generated_http)
         raw = httpx.AsyncClient(transport=mock)
         columns = columns_for(w, auth, raw, generated, fluz, mock)
         ratios: dict[str, list[float]] = {name: [] for name in columns}
@@ -225,7 +228,7 @@ async def per_call(work: list[Workload], auth: str, rounds: int, batch: int, run
                 f"{min(ratios[name]):5.2f}x / {statistics.median(ratios[name]):5.2f}x raw httpx"
             )
         await fluz.aclose()
-        await generated.http_client.aclose()
+        await generated_http.aclose()
         await raw.aclose()
 
 
@@ -238,7 +241,7 @@ def columns_for(
     mock: httpx.MockTransport,
 ) -> dict[str, Call | None]:
     body, headers = w.request, {"Authorization": auth}
-    envelope = create_model(f"{w.operation}Envelope", data=(w.model, ...))
+    envelope: Any = create_model(f"{w.operation}Envelope", data=(w.model, ...))
 
     async def raw_call() -> None:
         response = await raw.post(URL, json=body, headers=headers)
@@ -287,7 +290,9 @@ async def throughput(
     """Calls per second against the sandbox process, 1 and 50 in flight, with the CPU
     share (of one core) the sandbox process and this one used meanwhile: a side at 1.00
     is the bottleneck."""
-    async with FluzClient(api_key=api_key, url=url, **identity) as fluz:
+    async with FluzClient(
+        api_key=api_key, url=url, user_id=identity["user_id"], account_id=identity["account_id"]
+    ) as fluz:
         await fluz.get_wallet()
         seen: dict[str, Any] = {}
 

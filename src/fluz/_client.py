@@ -449,43 +449,33 @@ class FluzClient(_GeneratedClient):
             # caller's context.
             call = CallRecord()
         call.operation, call.is_mutation = op.name, op.is_mutation
-        explicit_key = options.idempotency_key if options is not None else None
-        response, content = await view._execute(
-            op, query, operation_name, variables, call, explicit_key
-        )
-        if direct:
-            return readable(response, content.value)
-        return response
-
-    async def _execute(
-        self,
-        op: OperationInfo,
-        query: str,
-        operation_name: str | None,
-        given: dict[str, Any] | None,
-        call: CallRecord,
-        explicit_key: str | uuid.UUID | None,
-    ) -> tuple[httpx.Response, Sealed[bytes]]:
-        variables = dict(given) if given else {}
+        # The sending is written out here rather than in a coroutine of its own: every
+        # coroutine layer of a call costs it a frame and an await.
+        variables = dict(variables) if variables else {}
         claimed: list[str] = []
         if op.is_mutation:
-            call.idempotency_key, claimed = self._keys.assign(op.name, variables, explicit_key)
+            explicit_key = options.idempotency_key if options is not None else None
+            call.idempotency_key, claimed = view._keys.assign(op.name, variables, explicit_key)
         error: BaseException | None = None
+        sent: tuple[httpx.Response, Sealed[bytes]] | None = None
         try:
-            body = encode_body(self, op, query, operation_name, variables, call)
-            with _telemetry.operation(op.name, op.is_mutation, call):
+            body = encode_body(view, op, query, operation_name, variables, call)
+            with _telemetry.Operation(op.name, op.is_mutation, call):
                 # One clock read serves the scope and send()'s retry planning.
-                give_up_at = now() + self._deadline
+                give_up_at = now() + view._deadline
                 with deadline_at(give_up_at):
-                    return await send(self, op, body, variables, call, give_up_at)
-                error = deadline_passed(self, op, call)
-                raise error
+                    sent = await send(view, op, body, variables, call, give_up_at)
+                if sent is None:  # the deadline cancelled send()
+                    error = deadline_passed(view, op, call)
+                    raise error
         except BaseException as exc:
             error = exc
             raise
         finally:
             if claimed:
-                self._keys.settle(claimed, error)
+                view._keys.settle(claimed, error)
+        response, content = sent
+        return readable(response, content.value) if direct else response
 
     def get_data(self, response: Response) -> dict[str, Any]:
         """The ``data`` object of a response returned by :meth:`execute`.

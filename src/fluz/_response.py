@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import repeat
 from operator import attrgetter
 from typing import Any, overload
 
@@ -98,14 +96,14 @@ def attach_info(result: object, info: ResponseInfo) -> None:
     """Attach *info* to a model result, or to each model of a list result (not to nested
     models)."""
     if isinstance(result, list):
-        # A GraphQL list holds one kind of item: models (objects, unions) or scalars.
-        items = [item for item in result if item is not None]
-        if not items or not isinstance(items[0], BaseModel):
-            return
+        # A GraphQL list holds one kind of item: models (objects, unions) or scalars. The
+        # slot's setter refuses anything but a model (TypeError): then only the models.
         try:
-            deque(map(_set_info, items, repeat(info)), maxlen=0)  # in C, item after item
-        except TypeError:  # not all models: those that are
-            for item in items:
+            for item in result:
+                if item is not None:
+                    _set_info(item, info)
+        except TypeError:
+            for item in result:
                 if isinstance(item, BaseModel):
                     _set_info(item, info)
     elif isinstance(result, BaseModel):

@@ -116,7 +116,7 @@ class Operation:
         self.retries = 0
         self.renewals = 0
         self.state: Any = None  # the backend's (the span and its context token)
-        self.backend = backend()
+        self.backend = _backend if _backend is not None else backend()
         self.started = 0.0
         self._reset: Token[Operation | None] | None = None
 

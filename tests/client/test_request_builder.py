@@ -107,3 +107,28 @@ async def test_a_given_pools_headers_reach_the_server_and_changes_are_honoured()
     # The client's own headers win over the pool's.
     assert first.request.headers.get_list("content-type") == ["application/json"]
     assert first.request.headers["authorization"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize(
+    ("pool_headers", "headers"),
+    [
+        # A body header of the pool's or the request's is kept, as build_request keeps it.
+        ({"Content-Length": "99"}, HEADERS),
+        ({"Transfer-Encoding": "chunked"}, HEADERS),
+        ({}, {**HEADERS, "content-length": "32"}),
+    ],
+)
+def test_body_headers_set_by_the_pool_or_the_request_are_kept(
+    pool_headers: dict[str, str], headers: dict[str, str]
+) -> None:
+    http = httpx.AsyncClient(headers=pool_headers)
+    _same(*_both(http, headers))
+
+
+def test_an_empty_body_gets_the_request_build_request_makes() -> None:
+    http = httpx.AsyncClient()
+    url = httpx.URL(URL)
+    ours = RequestBuilder().build(http, url, Sealed(b""), Sealed(HEADERS), None)
+    theirs = http.build_request("POST", url, content=b"", headers=HEADERS)
+    assert ours.headers.raw == theirs.headers.raw  # Content-Length: 0 first, as httpx has it
+    assert ours.content == theirs.content == b""
