@@ -75,7 +75,7 @@ from ._reveal import (
     wait_for_bulk_order,
 )
 from ._sending import deadline_passed, encode_body, readable, send
-from ._transport import RequestBuilder, RequestSlots
+from ._transport import OwnPool, RequestBuilder, RequestSlots
 
 if TYPE_CHECKING:
     # Annotations only: importing the result and input models costs `import fluz` a
@@ -262,7 +262,7 @@ class FluzClient(_GeneratedClient):
         self._deadline = _deadline_for(timeout, deadline, C.DEFAULT_CALL_DEADLINE)
         owns_http_client = http_client is None
         if http_client is None:
-            http_client = httpx.AsyncClient(
+            http_client = OwnPool(
                 timeout=C.DEFAULT_TIMEOUT if timeout is None else timeout,
                 limits=limits or C.DEFAULT_LIMITS,
                 headers={"User-Agent": C.USER_AGENT},

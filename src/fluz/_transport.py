@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import httpx
 
@@ -138,6 +140,43 @@ async def post(
     finally:
         await response.aclose()
     return response, Sealed(b"".join(chunks))
+
+
+class _SetCookies(httpx.Cookies):
+    """A cookie jar that reads a response only when it sets a cookie.
+
+    httpx's ``extract_cookies`` wraps every response and its request in urllib objects for
+    ``http.cookiejar``, which then finds no ``Set-Cookie`` header: a tenth of a call on a
+    small response, for an API that sets no cookies. A response that does set one (a load
+    balancer's affinity cookie, say) is read exactly as httpx reads it.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class OwnPool(httpx.AsyncClient):
+    """The connection pool a FluzClient makes when it is given none: an
+    ``httpx.AsyncClient`` whose cookie jar skips responses that set no cookie (see
+    :class:`_SetCookies`). Only the client's own pool: a pool the user passes is theirs."""
+
+    _set_cookies: httpx.Cookies
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # httpx's __init__ sets its jar without the property; ours replaces it here.
+        self.cookies = kwargs.get("cookies")
+
+    # httpx reads the jar only through this property (request merging, extraction).
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._set_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._set_cookies = _SetCookies(cookies)
 
 
 _BUILD_REQUEST = httpx.AsyncClient.build_request

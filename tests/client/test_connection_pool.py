@@ -1,15 +1,19 @@
-"""Calls in flight over the client's own pool each get a connection of their own."""
+"""The client's own pool: calls in flight each get a connection of their own; responses
+that set no cookie skip the cookie jar."""
 
 from __future__ import annotations
 
+import http.cookiejar
 from typing import Any
 
 import anyio
 import httpcore
+import httpx
 import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
 
 from fluz import FluzClient
+from fluz._transport import OwnPool
 from fluz.sandbox import Faults, SandboxServer
 
 pytestmark = pytest.mark.anyio
@@ -61,3 +65,51 @@ async def test_calls_in_flight_are_never_handed_a_connection_another_call_took(
     # Connections are kept alive, not closed and reopened round after round (httpcore
     # closed idle ones whenever it held more than max_keepalive_connections of any state).
     assert opened <= IN_FLIGHT + 1
+
+
+async def test_own_pool_reads_no_cookies_from_responses_that_set_none(
+    fluz_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Fluz API sets no cookies; httpx would still hand every response to
+    http.cookiejar (a tenth of a call). The client's own pool skips that."""
+    handed_to_cookiejar = 0
+    extract = http.cookiejar.CookieJar.extract_cookies
+
+    def counting_extract(jar: http.cookiejar.CookieJar, response: Any, request: Any) -> None:
+        nonlocal handed_to_cookiejar
+        handed_to_cookiejar += 1
+        extract(jar, response, request)
+
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", counting_extract)
+    async with FluzClient(
+        api_key=fluz_sandbox.api_key,
+        user_id=fluz_sandbox.user_id,
+        account_id=fluz_sandbox.account_id,
+        url=fluz_sandbox.url,
+    ) as fluz:
+        await fluz.get_wallet()
+        await fluz.get_wallet()
+
+    assert handed_to_cookiejar == 0
+
+
+@pytest.mark.parametrize("pool_class", [httpx.AsyncClient, OwnPool])
+async def test_own_pool_keeps_and_sends_back_cookies_a_server_sets(
+    pool_class: type[httpx.AsyncClient],
+) -> None:
+    """A cookie a server does set (a load balancer's affinity cookie, say) is kept and sent
+    back as plain httpx does, alongside the pool's own cookies. MockTransport: the sandbox
+    sets no cookies."""
+    seen: list[str | None] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        headers = {"set-cookie": "affinity=node-2; Path=/"} if len(seen) == 1 else {}
+        return httpx.Response(200, json={"data": {}}, headers=headers)
+
+    async with pool_class(transport=httpx.MockTransport(respond), cookies={"pool": "p"}) as pool:
+        for _ in range(3):
+            await pool.post("https://api.example.test/graphql", content=b"{}")
+        assert pool.cookies["affinity"] == "node-2"
+
+    assert seen == ["pool=p", "pool=p; affinity=node-2", "pool=p; affinity=node-2"]
