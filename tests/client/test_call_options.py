@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from anyio.abc import SocketAttribute, SocketStream
 
@@ -206,6 +207,26 @@ async def test_a_retry_that_cannot_finish_before_the_deadline_is_not_started() -
                 await fluz.get_wallet(options=CallOptions(deadline=1))
     assert caught.value.retry_after == 5
     assert len(fake.seen("GetWallet")) == 1
+
+
+async def test_a_deadline_during_a_retry_gives_no_request_id_of_an_earlier_attempt() -> None:
+    # Quoting a request id to support must name the request that timed out: the retry
+    # got no answer, so no id, and not the id of the failed attempt before it.
+    async def no_answer(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    fake = FakeFluz().on(
+        "GetWallet", gql_error("GE-9999", status=503, rid="rid-of-attempt-1"), no_answer
+    )
+    async with fake.client() as fluz:
+        await fluz.token_info()
+        with anyio.fail_after(10):
+            with pytest.raises(FluzTimeoutError) as caught:
+                await fluz.get_wallet(options=CallOptions(deadline=0.5))
+    assert caught.value.code == "DEADLINE"
+    assert len(fake.seen("GetWallet")) == 2
+    assert caught.value.request_id is None
 
 
 # ------------------------------------------------------------------ execute()

@@ -88,6 +88,8 @@ async def test_each_retry_is_an_event_numbered_in_order_with_its_delay(
     retries = [dict(e.attributes or {}) for e in span.events if e.name == "retry"]
     assert [r.get("fluz.retry") for r in retries] == [1, 2]
     assert all(0 < r["fluz.retry.delay"] <= 0.02 for r in retries)
+    # Each event says what failed (the sandbox answered 503 "unavailable").
+    assert [r.get("error.type") for r in retries] == ["ServerError", "ServerError"]
 
 
 @pytest.mark.fluz_sandbox(reveal_delay=0.1)

@@ -210,6 +210,7 @@ async def test_an_answer_too_large_to_read_is_not_retried(monkeypatch: pytest.Mo
             )
     assert caught.value.code == "RESPONSE_TOO_LARGE"
     assert caught.value.status_code == 200
+    assert "larger than 1000 bytes" in caught.value.message  # says which limit it hit
     assert caught.value.operation == "PurchaseGiftCard"
     assert caught.value.idempotency_key is not None
     assert len(fake.seen("PurchaseGiftCard")) == 1

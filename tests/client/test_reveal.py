@@ -75,6 +75,17 @@ async def test_delays_follow_the_documented_schedule() -> None:
     assert [p.done for p in seen] == [False] * 6 + [True]
 
 
+async def test_the_progress_of_the_last_poll_carries_the_reveals_elapsed_time() -> None:
+    fake = FakeFluz().on("RevealGiftCardByGiftCardId", NOT_READY, READY)
+    seen: list[PollProgress] = []
+    async with fake.client() as fluz:
+        details = await fluz.reveal_gift_card(CARD, on_progress=seen.append, **FAST)
+    first, last = seen
+    assert last.done
+    assert last.elapsed == details.elapsed  # the same clock reading, not a second one
+    assert last.elapsed > first.elapsed  # a backoff passed between the two polls
+
+
 def test_default_schedule_is_300ms_doubling_capped_at_180s() -> None:
     backoff = Backoff(initial_delay=0.3, multiplier=2.0, max_delay=180.0)
     delays = [backoff.delay(n) for n in range(1, 12)]
@@ -262,7 +273,7 @@ async def test_purchase_and_reveal_failure_carries_the_purchase() -> None:
     assert caught.value.purchase.gift_card.gift_card_id is not None
 
 
-def bulk_status(status: str) -> httpx.Response:
+def bulk_status(status: str | None) -> httpx.Response:
     data: dict[str, Any] = {
         "orderId": "b3JkZXI=",
         "orderStatus": status,
@@ -289,3 +300,67 @@ async def test_bulk_orders_are_awaited_until_terminal(final: str) -> None:
     assert fake.seen("GetVirtualCardBulkOrderStatus")[0].variables == {
         "input": {"orderId": "b3JkZXI="}
     }
+
+
+async def test_a_bulk_order_without_a_status_or_with_an_unknown_one_is_still_pending() -> None:
+    # Fluz may answer before the order has a status, or with a status added since this
+    # client was generated: neither ends the wait, and neither breaks it.
+    fake = FakeFluz().on(
+        "GetVirtualCardBulkOrderStatus",
+        bulk_status(None),
+        bulk_status("QUEUED"),
+        bulk_status("COMPLETED"),
+    )
+    async with fake.client() as fluz:
+        status = await fluz.wait_for_virtual_card_bulk_order("b3JkZXI=", **FAST)
+    assert status.order_status is not None
+    assert status.order_status.value == "COMPLETED"
+    assert len(fake.seen("GetVirtualCardBulkOrderStatus")) == 3
+
+
+async def test_bulk_order_waits_take_turns_with_the_other_polls() -> None:
+    # 300 orders awaited at once poll no more at a time than the client's poll turns, as
+    # reveals do: pending waits must not flood the connection pool.
+    async def slow_completed(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(0.01)
+        return bulk_status("COMPLETED")
+
+    fake = FakeFluz().on("GetVirtualCardBulkOrderStatus", *[slow_completed] * 300)
+    in_progress = peak = 0
+    finished = 0
+    async with fake.client() as fluz:
+        poll = fluz.get_virtual_card_bulk_order_status
+
+        async def counted(**kwargs: Any) -> Any:
+            nonlocal in_progress, peak
+            in_progress += 1
+            peak = max(peak, in_progress)
+            try:
+                return await poll(**kwargs)
+            finally:
+                in_progress -= 1
+
+        async def one(index: int) -> None:
+            nonlocal finished
+            await fluz.wait_for_virtual_card_bulk_order(f"order-{index}")
+            finished += 1
+
+        fluz.get_virtual_card_bulk_order_status = counted  # type: ignore[method-assign]
+        async with anyio.create_task_group() as tg:
+            for index in range(300):
+                tg.start_soon(one, index)
+    assert peak == C.DEFAULT_MAX_IN_FLIGHT * C.POLL_TURNS_PER_SLOT < 300
+    assert finished == 300
+    assert len(fake.seen("GetVirtualCardBulkOrderStatus")) == 300
+
+
+async def test_bulk_order_progress_is_reported_after_each_poll() -> None:
+    fake = FakeFluz().on(
+        "GetVirtualCardBulkOrderStatus", bulk_status("PENDING"), bulk_status("COMPLETED")
+    )
+    seen: list[PollProgress] = []
+    async with fake.client() as fluz:
+        await fluz.wait_for_virtual_card_bulk_order("b3JkZXI=", on_progress=seen.append, **FAST)
+    assert [(p.attempt, p.done) for p in seen] == [(1, False), (2, True)]
+    assert seen[0].next_delay == pytest.approx(0.001)
+    assert seen[1].next_delay is None
