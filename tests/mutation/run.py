@@ -15,6 +15,14 @@ equivalent (no behaviour changes) are left out; the ones it accepts still count 
 Exit status 1 when a module scores below ``--minimum`` (90 %) or a survivor is unexplained.
 mutmut keeps its work in ``mutants/`` (git-ignored); each run starts from a fresh copy
 unless ``--keep`` is given.
+
+Why mutmut rather than cosmic-ray (both maintained): mutmut 3 compiles every mutant of a
+module into one copy, switched per test run by an environment variable, and runs each
+in a forked worker (no new interpreter per mutant) against only the tests that reach the
+mutated function (mapped in its first pass); cosmic-ray rewrites the source and starts
+the whole test command anew for each mutant, several times slower for the same mutants
+on a 2-core machine. mutmut also numbers mutants
+per function, which gives the stable sample (``--sample``) and stable survivor names.
 """
 
 from __future__ import annotations
