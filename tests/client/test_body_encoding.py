@@ -11,7 +11,7 @@ import types
 import typing
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import fluz_graphql.input_types as input_types
 import pytest
@@ -20,7 +20,10 @@ from fluz_graphql.base_model import UNSET
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from fluz._sending import _VARIABLES_ENCODER, _variables_json
+from fluz._errors import ValidationError
+from fluz._operations import operation_info
+from fluz._response import CallRecord
+from fluz._sending import _VARIABLES_ENCODER, _variables_json, encode_body
 
 _ENCODE_ERRORS = (ValueError, TypeError, PydanticSerializationError)
 
@@ -210,3 +213,16 @@ def test_what_the_three_passes_refused_is_still_refused(variables: dict[str, Any
         three_pass(variables)
     with pytest.raises(_ENCODE_ERRORS):
         _variables_json(variables)
+
+
+def test_an_unencodable_variable_is_refused_naming_the_call_but_not_the_value() -> None:
+    call = CallRecord()
+    call.idempotency_key = "key-1"
+    op = operation_info("query Price($note: String) { price(note: $note) }", "Price")
+    secret = "4111111111111111 \ud800"
+    with pytest.raises(ValidationError) as caught:
+        encode_body(cast(Any, None), op, "query", "Price", {"note": secret}, call)
+    error = caught.value
+    assert (error.rule, error.code) == ("encodable", "CLIENT_VALIDATION")
+    assert (error.operation, error.idempotency_key) == ("Price", "key-1")
+    assert "4111111111111111" not in str(error)
