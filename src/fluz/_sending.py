@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
+from fluz_graphql.base_model import UNSET
+from pydantic import BaseModel as PydanticBaseModel
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from . import _constants as C
@@ -73,9 +75,7 @@ def encode_body(
             b"".join(
                 (
                     _body_start(query, operation_name),
-                    _VARIABLES_ENCODER.encode(
-                        to_jsonable_python(client._convert_dict_to_json_serializable(variables))
-                    ).encode(),
+                    _variables_json(variables),
                     b"}",
                 )
             )
@@ -89,6 +89,38 @@ def encode_body(
         operation=op.name,
         idempotency_key=call.idempotency_key,
     )
+
+
+def _variables_json(variables: dict[str, Any]) -> bytes:
+    """The JSON object of *variables*, as the generated client's
+    ``_convert_dict_to_json_serializable`` then ``to_jsonable_python`` then
+    :data:`_VARIABLES_ENCODER` would write it, in one pass: ``UNSET`` variables are left
+    out, a model is written by its own serializer (aliases, unset fields left out), a
+    list item by item, anything else by the encoder.
+
+    Raises:
+        ValueError, TypeError, PydanticSerializationError: a value cannot be encoded.
+    """
+    return b"{%s}" % b",".join(
+        b"%s:%s" % (_VARIABLES_ENCODER.encode(name).encode(), _value_json(value))
+        for name, value in variables.items()
+        if value is not UNSET
+    )
+
+
+def _value_json(value: Any) -> bytes:
+    """*value* as JSON (see :func:`_variables_json`).
+
+    A model's serializer would write a non-finite float as ``null``; none can reach it:
+    every GraphQL ``Float`` input field is a money or decimal field whose serializer
+    refuses NaN and Infinity (``money_to_json``), which raises here as before.
+    """
+    if isinstance(value, PydanticBaseModel):
+        serializer = type(value).__pydantic_serializer__
+        return serializer.to_json(value, by_alias=True, exclude_unset=True)
+    if isinstance(value, list):
+        return b"[%s]" % b",".join([_value_json(item) for item in value])
+    return _VARIABLES_ENCODER.encode(to_jsonable_python(value)).encode()
 
 
 def deadline_passed(client: FluzClient, op: OperationInfo, call: CallRecord) -> FluzTimeoutError:
