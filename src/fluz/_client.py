@@ -459,7 +459,7 @@ class FluzClient(_GeneratedClient):
         error: BaseException | None = None
         sent: tuple[httpx.Response, Sealed[bytes]] | None = None
         try:
-            body = encode_body(view, op, query, operation_name, variables, call)
+            body = encode_body(op, query, operation_name, variables, call)
             with _telemetry.Operation(op.name, op.is_mutation, call):
                 # One clock read serves the scope and send()'s retry planning.
                 give_up_at = now() + view._deadline

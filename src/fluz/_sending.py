@@ -53,7 +53,6 @@ _TOKEN_FIELDS = frozenset({"generateUserAccessToken", "refreshUserAccessToken"})
 
 
 def encode_body(
-    client: FluzClient,
     op: OperationInfo,
     query: str,
     operation_name: str | None,

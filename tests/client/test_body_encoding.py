@@ -11,7 +11,7 @@ import types
 import typing
 import uuid
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import fluz_graphql.input_types as input_types
 import pytest
@@ -221,7 +221,7 @@ def test_an_unencodable_variable_is_refused_naming_the_call_but_not_the_value() 
     op = operation_info("query Price($note: String) { price(note: $note) }", "Price")
     secret = "4111111111111111 \ud800"
     with pytest.raises(ValidationError) as caught:
-        encode_body(cast(Any, None), op, "query", "Price", {"note": secret}, call)
+        encode_body(op, "query", "Price", {"note": secret}, call)
     error = caught.value
     assert (error.rule, error.code) == ("encodable", "CLIENT_VALIDATION")
     assert (error.operation, error.idempotency_key) == ("Price", "key-1")

@@ -22,6 +22,16 @@ IN_FLIGHT = 40
 ROUNDS = 3
 
 
+def own_pool_client(sandbox: SandboxServer) -> FluzClient:
+    """A client of *sandbox* that makes its own connection pool (no http_client given)."""
+    return FluzClient(
+        api_key=sandbox.api_key,
+        user_id=sandbox.user_id,
+        account_id=sandbox.account_id,
+        url=sandbox.url,
+    )
+
+
 # Each wallet read takes 50 ms on the server, so the calls really are in flight together.
 @pytest.mark.fluz_sandbox(faults=Faults(latency=0.05, operations=frozenset({"getWallet"})))
 async def test_calls_in_flight_are_never_handed_a_connection_another_call_took(
@@ -49,12 +59,7 @@ async def test_calls_in_flight_are_never_handed_a_connection_another_call_took(
 
     monkeypatch.setattr(AsyncPoolRequest, "clear_connection", counting_clear)
     monkeypatch.setattr(httpcore.AsyncConnectionPool, "create_connection", counting_create)
-    async with FluzClient(
-        api_key=fluz_sandbox.api_key,
-        user_id=fluz_sandbox.user_id,
-        account_id=fluz_sandbox.account_id,
-        url=fluz_sandbox.url,
-    ) as fluz:
+    async with own_pool_client(fluz_sandbox) as fluz:
         await fluz.token_info()
         for _ in range(ROUNDS):
             async with anyio.create_task_group() as tg:
@@ -81,12 +86,7 @@ async def test_own_pool_reads_no_cookies_from_responses_that_set_none(
         extract(jar, response, request)
 
     monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", counting_extract)
-    async with FluzClient(
-        api_key=fluz_sandbox.api_key,
-        user_id=fluz_sandbox.user_id,
-        account_id=fluz_sandbox.account_id,
-        url=fluz_sandbox.url,
-    ) as fluz:
+    async with own_pool_client(fluz_sandbox) as fluz:
         await fluz.get_wallet()
         await fluz.get_wallet()
 

@@ -13,6 +13,7 @@ import pytest
 from fluz_graphql.input_types import PurchaseGiftCardInput
 
 from fluz import (
+    FluzClient,
     GiftCardDetails,
     NotFoundError,
     PollProgress,
@@ -172,6 +173,25 @@ async def test_many_pending_reveals_are_just_sleeping_tasks() -> None:
     assert len(fake.issued) == 1
 
 
+class PollsInProgress:
+    """Wraps the generated poll method *name* of *fluz*: ``peak`` is the most calls of it
+    that were in progress at once."""
+
+    def __init__(self, fluz: FluzClient, name: str) -> None:
+        self.in_progress = self.peak = 0
+        poll = getattr(fluz, name)
+
+        async def counted(**kwargs: Any) -> Any:
+            self.in_progress += 1
+            self.peak = max(self.peak, self.in_progress)
+            try:
+                return await poll(**kwargs)
+            finally:
+                self.in_progress -= 1
+
+        setattr(fluz, name, counted)
+
+
 async def test_pending_reveals_wait_for_a_turn_rather_than_as_calls_in_progress() -> None:
     # Polls beyond the client's turns wait in line (cheap) instead of as calls queued for
     # a connection (~14 KiB each); each still counts once, and every one is made.
@@ -180,28 +200,17 @@ async def test_pending_reveals_wait_for_a_turn_rather_than_as_calls_in_progress(
         return READY
 
     fake = FakeFluz().on("RevealGiftCardByGiftCardId", *[slow_ready] * 300)
-    in_progress = peak = 0
     results: list[GiftCardDetails] = []
     async with fake.client() as fluz:
-        poll = fluz.reveal_gift_card_by_gift_card_id
-
-        async def counted(**kwargs: Any) -> Any:
-            nonlocal in_progress, peak
-            in_progress += 1
-            peak = max(peak, in_progress)
-            try:
-                return await poll(**kwargs)
-            finally:
-                in_progress -= 1
+        polls = PollsInProgress(fluz, "reveal_gift_card_by_gift_card_id")
 
         async def one() -> None:
             results.append(await fluz.reveal_gift_card(uuid.uuid4()))
 
-        fluz.reveal_gift_card_by_gift_card_id = counted  # type: ignore[method-assign]
         async with anyio.create_task_group() as tg:
             for _ in range(300):
                 tg.start_soon(one)
-    assert peak == C.DEFAULT_MAX_IN_FLIGHT * C.POLL_TURNS_PER_SLOT < 300
+    assert polls.peak == C.DEFAULT_MAX_IN_FLIGHT * C.POLL_TURNS_PER_SLOT < 300
     assert len(results) == 300
     assert all(r.attempts == 1 and r.code for r in results)
     assert len(fake.seen("RevealGiftCardByGiftCardId")) == 300
@@ -326,30 +335,19 @@ async def test_bulk_order_waits_take_turns_with_the_other_polls() -> None:
         return bulk_status("COMPLETED")
 
     fake = FakeFluz().on("GetVirtualCardBulkOrderStatus", *[slow_completed] * 300)
-    in_progress = peak = 0
     finished = 0
     async with fake.client() as fluz:
-        poll = fluz.get_virtual_card_bulk_order_status
-
-        async def counted(**kwargs: Any) -> Any:
-            nonlocal in_progress, peak
-            in_progress += 1
-            peak = max(peak, in_progress)
-            try:
-                return await poll(**kwargs)
-            finally:
-                in_progress -= 1
+        polls = PollsInProgress(fluz, "get_virtual_card_bulk_order_status")
 
         async def one(index: int) -> None:
             nonlocal finished
             await fluz.wait_for_virtual_card_bulk_order(f"order-{index}")
             finished += 1
 
-        fluz.get_virtual_card_bulk_order_status = counted  # type: ignore[method-assign]
         async with anyio.create_task_group() as tg:
             for index in range(300):
                 tg.start_soon(one, index)
-    assert peak == C.DEFAULT_MAX_IN_FLIGHT * C.POLL_TURNS_PER_SLOT < 300
+    assert polls.peak == C.DEFAULT_MAX_IN_FLIGHT * C.POLL_TURNS_PER_SLOT < 300
     assert finished == 300
     assert len(fake.seen("GetVirtualCardBulkOrderStatus")) == 300
 
