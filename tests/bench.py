@@ -12,10 +12,17 @@ for three workloads: the 20-item ``getGiftCards`` page, a ``purchaseGiftCard`` a
 * raw+models  - raw httpx, but the body validated straight from its bytes into the generated
                 models (``Envelope.model_validate_json``): the floor of any typed client.
 * generated   - the bare ariadne-codegen client: its variable serialisation + the above.
-* FluzClient  - the generated method through FluzClient: auth header from the cached
-                token, idempotency key, client-side validation, error/payload checks,
-                retry bookkeeping, response metadata on every item.
+* FluzClient  - the generated method through FluzClient on its own pool (the default;
+                ``transport=`` puts the same MockTransport under it): auth header from
+                the cached token, idempotency key, client-side validation, error/payload
+                checks, retry bookkeeping, response metadata on every item. Its pool
+                skips the cookie jar for responses that set no cookie (raw httpx pays
+                for it on every response).
+* your pool   - the same, on a plain ``httpx.AsyncClient`` passed as ``http_client=``.
 * gql         - the gql library's async client, when installed ("n/a" otherwise).
+
+Each figure is printed as a ratio to raw httpx and to raw+models (what typed results cost
+at least: the rest is the client's own overhead).
 
 Short batches of calls rotate through the columns, so that load from other processes
 falls on all of them alike; a run's figure is the median over its batches, in
@@ -199,25 +206,25 @@ async def per_call(work: list[Workload], auth: str, rounds: int, batch: int, run
     token = token_body()
     for w in work:
         mock = transport(work, token)
-        fluz = FluzClient(
-            api_key="bench-api-key",
-            user_id="6f1c8a52-8d7e-4a4b-9a55-3e0e4c1b2a10",
-            account_id="0b9d2b4e-63a7-4d8e-8f0a-2c6f3c7e5d21",
-            url=URL,
-            http_client=httpx.AsyncClient(transport=mock),
-        )
+        fluz = bench_client(transport=mock)
+        fluz_on_yours = bench_client(http_client=httpx.AsyncClient(transport=mock))
         # The generated client's HttpClient protocol is narrower than httpx's signature.
         generated_http: Any = httpx.AsyncClient(transport=mock)
         generated = GeneratedClient(url=URL, http_client=generated_http)
         raw = httpx.AsyncClient(transport=mock)
-        columns = columns_for(w, auth, raw, generated, fluz, mock)
+        expected = await w.call(generated)
+        for client in (fluz, fluz_on_yours):  # the same result, or the figures mean nothing
+            assert await w.call(client) == expected, w.name
+        columns = columns_for(w, auth, raw, generated, fluz, fluz_on_yours, mock)
         ratios: dict[str, list[float]] = {name: [] for name in columns}
+        floors: dict[str, list[float]] = {name: [] for name in columns}
         micros: dict[str, list[float]] = {name: [] for name in columns}
         for _ in range(runs):
             result = await measure({k: v for k, v in columns.items() if v}, rounds, batch)
             for name, value in result.items():
                 micros[name].append(value)
                 ratios[name].append(value / result["raw httpx"])
+                floors[name].append(value / result["raw+models"])
         print(f"per call, {w.name} (CPU time; best / median of {runs} runs):")
         for name in columns:
             if not ratios[name]:
@@ -226,10 +233,22 @@ async def per_call(work: list[Workload], auth: str, rounds: int, batch: int, run
             print(
                 f"  {name:<11} {min(micros[name]):7.1f} us/call   "
                 f"{min(ratios[name]):5.2f}x / {statistics.median(ratios[name]):5.2f}x raw httpx"
+                f"   {min(floors[name]):5.2f}x / {statistics.median(floors[name]):5.2f}x raw+models"
             )
         await fluz.aclose()
+        await fluz_on_yours.aclose()
         await generated_http.aclose()
         await raw.aclose()
+
+
+def bench_client(**pool: Any) -> FluzClient:
+    return FluzClient(
+        api_key="bench-api-key",
+        user_id="6f1c8a52-8d7e-4a4b-9a55-3e0e4c1b2a10",
+        account_id="0b9d2b4e-63a7-4d8e-8f0a-2c6f3c7e5d21",
+        url=URL,
+        **pool,
+    )
 
 
 def columns_for(
@@ -238,6 +257,7 @@ def columns_for(
     raw: httpx.AsyncClient,
     generated: GeneratedClient,
     fluz: FluzClient,
+    fluz_on_yours: FluzClient,
     mock: httpx.MockTransport,
 ) -> dict[str, Call | None]:
     body, headers = w.request, {"Authorization": auth}
@@ -257,11 +277,15 @@ def columns_for(
     async def fluz_call() -> None:
         await w.call(fluz)
 
+    async def fluz_on_yours_call() -> None:
+        await w.call(fluz_on_yours)
+
     return {
         "raw httpx": raw_call,
         "raw+models": raw_models_call,
         "generated": generated_call,
         "FluzClient": fluz_call,
+        "your pool": fluz_on_yours_call,
         "gql": gql_column(w, mock),
     }
 

@@ -177,6 +177,12 @@ class FluzClient(_GeneratedClient):
         url: endpoint URL instead of an environment (``FLUZ_URL``): https://, or
             http:// to a loopback host.
         http_client: an ``httpx.AsyncClient`` to use (not closed by this client).
+        transport: the httpx transport of the client's own pool instead of httpx's
+            default one: ``httpx.AsyncHTTPTransport(local_address=..., retries=...)``,
+            ``httpx.ASGITransport(app)`` to call an app in process, a
+            ``httpx.MockTransport`` in tests. The client closes it with its pool. Its
+            connection limits are set where it is made (``limits`` here would not reach
+            it).
         timeout: httpx timeout of each attempt (default connect 5 s, read/write 30 s,
             pool 30 s); a number also bounds each whole call, unless ``deadline`` says.
         deadline: seconds a whole call may take (default: ``timeout`` when a number,
@@ -226,6 +232,7 @@ class FluzClient(_GeneratedClient):
         environment: str | None = None,
         url: str | None = None,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | float | None = None,
         deadline: float | None = None,
         limits: httpx.Limits | None = None,
@@ -252,6 +259,17 @@ class FluzClient(_GeneratedClient):
         )
         if http_client is not None and limits is not None:
             raise ConfigurationError("limits apply only when the client creates its own pool")
+        if http_client is not None and transport is not None:
+            raise ConfigurationError(
+                "transport applies only when the client creates its own pool: give it to "
+                "your http_client instead"
+            )
+        if transport is not None and limits is not None:
+            # httpx configures only its default transport with them: silently dropped there.
+            raise ConfigurationError(
+                "limits configure the client's default transport: give them to the transport "
+                "you pass (httpx.AsyncHTTPTransport(limits=...))"
+            )
         try:
             retry = RetryPolicy(max_retries, retry_base_delay, retry_max_delay, max_retry_after)
             if token_store is None:
@@ -266,6 +284,7 @@ class FluzClient(_GeneratedClient):
                 timeout=C.DEFAULT_TIMEOUT if timeout is None else timeout,
                 limits=limits or C.DEFAULT_LIMITS,
                 headers={"User-Agent": C.USER_AGENT},
+                transport=transport,
             )
             timeout = None  # already the pool's default
         self.url: str = config.url
@@ -273,7 +292,12 @@ class FluzClient(_GeneratedClient):
         self._request_url = httpx.URL(config.url)
         self._http: httpx.AsyncClient = http_client
         pool_size = (limits or C.DEFAULT_LIMITS).max_connections if owns_http_client else None
-        self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT, one_entry=owns_http_client)
+        # The entry lock needs httpcore's trace events, which only httpx's own HTTP
+        # transport sends; with another one it would let one request at a time in.
+        one_entry = owns_http_client and (
+            transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
+        )
+        self._slots = RequestSlots(pool_size or C.DEFAULT_MAX_IN_FLIGHT, one_entry=one_entry)
         self._requests = RequestBuilder()
         self._config: ClientConfig = config
         self._owns_http_client = owns_http_client

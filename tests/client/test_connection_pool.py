@@ -1,5 +1,5 @@
 """The client's own pool: calls in flight each get a connection of their own; responses
-that set no cookie skip the cookie jar."""
+that set no cookie skip the cookie jar; a transport given to it is used, and closed."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import httpx
 import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
 
-from fluz import FluzClient
+from fluz import ConfigurationError, FluzClient
 from fluz._transport import OwnPool
 from fluz.sandbox import Faults, SandboxServer
+
+from .fakes import ACCOUNT_ID, API_KEY, URL, USER_ID, FakeFluz, gql, wallet
 
 pytestmark = pytest.mark.anyio
 
@@ -22,20 +24,24 @@ IN_FLIGHT = 40
 ROUNDS = 3
 
 
-def own_pool_client(sandbox: SandboxServer) -> FluzClient:
+def own_pool_client(
+    sandbox: SandboxServer, transport: httpx.AsyncBaseTransport | None = None
+) -> FluzClient:
     """A client of *sandbox* that makes its own connection pool (no http_client given)."""
     return FluzClient(
         api_key=sandbox.api_key,
         user_id=sandbox.user_id,
         account_id=sandbox.account_id,
         url=sandbox.url,
+        transport=transport,
     )
 
 
 # Each wallet read takes 50 ms on the server, so the calls really are in flight together.
 @pytest.mark.fluz_sandbox(faults=Faults(latency=0.05, operations=frozenset({"getWallet"})))
+@pytest.mark.parametrize("given_transport", [False, True], ids=["default", "given"])
 async def test_calls_in_flight_are_never_handed_a_connection_another_call_took(
-    fluz_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    fluz_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, given_transport: bool
 ) -> None:
     """httpcore 1.0's pool hands an idle connection to every request arriving before the
     first one starts using it; all but one then find it busy and queue again (a herd
@@ -59,7 +65,10 @@ async def test_calls_in_flight_are_never_handed_a_connection_another_call_took(
 
     monkeypatch.setattr(AsyncPoolRequest, "clear_connection", counting_clear)
     monkeypatch.setattr(httpcore.AsyncConnectionPool, "create_connection", counting_create)
-    async with own_pool_client(fluz_sandbox) as fluz:
+    # The pool keeps what the transport is told to keep (httpx's default: 20 connections).
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    transport = httpx.AsyncHTTPTransport(limits=limits) if given_transport else None
+    async with own_pool_client(fluz_sandbox, transport) as fluz:
         await fluz.token_info()
         for _ in range(ROUNDS):
             async with anyio.create_task_group() as tg:
@@ -113,3 +122,86 @@ async def test_own_pool_keeps_and_sends_back_cookies_a_server_sets(
         assert pool.cookies["affinity"] == "node-2"
 
     assert seen == ["pool=p", "pool=p; affinity=node-2", "pool=p; affinity=node-2"]
+
+
+# ------------------------------------------------------------------ a transport of the user's
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[str] = []
+        self.closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request.url.path)
+        return await super().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
+
+
+async def test_own_pool_sends_through_a_given_transport_and_closes_it(
+    fluz_sandbox: SandboxServer,
+) -> None:
+    transport = CountingTransport()
+    async with own_pool_client(fluz_sandbox, transport) as fluz:
+        await fluz.get_wallet()
+        await fluz.get_wallet()
+        assert not transport.closed
+
+    # The token's mint, then the two calls: every request went through it.
+    assert transport.requests == [httpx.URL(fluz_sandbox.url).path] * 3
+    assert transport.closed
+
+
+async def test_calls_through_a_transport_without_httpcore_are_in_flight_together() -> None:
+    """The entry lock that keeps calls from sharing a connection is released by httpcore's
+    trace events; a transport that sends none (MockTransport, ASGITransport) must not get
+    it, or it would hold every call behind the one being answered."""
+    fake = FakeFluz().on("GetWallet", gql({"getWallet": wallet()}))
+    together = 5
+    inside = 0
+    all_inside = anyio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal inside
+        if b"GetWallet" in request.content:
+            inside += 1
+            if inside == together:
+                all_inside.set()
+            await all_inside.wait()
+        return fake(request)
+
+    async with FluzClient(
+        api_key=API_KEY,
+        user_id=USER_ID,
+        account_id=ACCOUNT_ID,
+        url=URL,
+        transport=httpx.MockTransport(answer),
+    ) as fluz:
+        await fluz.token_info()
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                for _ in range(together):
+                    tg.start_soon(fluz.get_wallet)
+
+    assert inside == together
+
+
+def test_a_transport_is_refused_beside_a_pool_of_the_users_or_limits() -> None:
+    """Either would silently drop it: a pool the user passes has its own transport, and
+    httpx gives limits only to the default transport it makes."""
+    with pytest.raises(ConfigurationError, match="your http_client"):
+        FluzClient(
+            api_key=API_KEY,
+            http_client=httpx.AsyncClient(),
+            transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+        )
+    with pytest.raises(ConfigurationError, match=r"AsyncHTTPTransport\(limits=...\)"):
+        FluzClient(
+            api_key=API_KEY,
+            transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+            limits=httpx.Limits(max_connections=5),
+        )
