@@ -3,12 +3,12 @@
 
 import enum
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any, Optional, Protocol, TypeVar, cast
 from uuid import uuid4
 
 import httpx
-from pydantic import BaseModel as PydanticBaseModel
 from pydantic_core import to_jsonable_python
 
 from .base_model import UNSET
@@ -217,7 +217,10 @@ class AsyncBaseClient:
         }
 
     def _convert_value(self, value: Any) -> Any:
-        if isinstance(value, PydanticBaseModel):
+        # No model exists before pydantic.main is imported (by the first model class):
+        # until then nothing is one, and `import fluz` does not pay for it (issue 11).
+        main = sys.modules.get("pydantic.main")
+        if main is not None and isinstance(value, main.BaseModel):
             return value.model_dump(by_alias=True, exclude_unset=True)
         if isinstance(value, list):
             return [self._convert_value(item) for item in value]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from ._response import is_model
 
 REDACTED = "[REDACTED]"
 
@@ -63,14 +63,14 @@ def secret_values(value: Any, _depth: int = 0) -> list[str]:
     found: list[str] = []
     if _depth > 6:
         return found
-    if isinstance(value, BaseModel):
+    if is_model(value):
         for name in type(value).model_fields:
             item = getattr(value, name, None)
             if item is None:
                 continue
             if name in SECRET_FIELDS and isinstance(item, str):
                 found.append(item)
-            elif isinstance(item, BaseModel | list | dict):
+            elif isinstance(item, list | dict) or is_model(item):
                 found.extend(secret_values(item, _depth + 1))
     elif isinstance(value, dict):
         for key, item in value.items():

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, TypeGuard, overload
 
-# pydantic's root class: every generated model is one, and fluz_graphql's own BaseModel is
-# built on first use, not at `import fluz` (issue 11).
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+
+def is_model(value: object) -> TypeGuard[BaseModel]:
+    """Whether *value* is a pydantic model (every generated model is one), without
+    importing ``pydantic.main``: `import fluz` does not need its ~18 ms (issue 11), and
+    no model can exist before it is imported, so until then the answer is False."""
+    main = sys.modules.get("pydantic.main")
+    return main is not None and isinstance(value, main.BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +112,9 @@ def attach_info(result: object, info: ResponseInfo) -> None:
                     _set_info(item, info)
         except TypeError:
             for item in result:
-                if isinstance(item, BaseModel):
+                if is_model(item):
                     _set_info(item, info)
-    elif isinstance(result, BaseModel):
+    elif is_model(result):
         _set_info(result, info)
 
 
@@ -128,7 +136,7 @@ def response_info(result: object) -> ResponseInfo | None:
         LookupError: *result* is a model that no client call returned: built by hand, or a
             copy (``model_copy()``, ``copy.copy``, unpickled) of a returned one.
     """
-    if isinstance(result, BaseModel):
+    if is_model(result):
         try:
             info: ResponseInfo = _get_info(result)
         except AttributeError:  # never set

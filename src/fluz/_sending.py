@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 from fluz_graphql.base_model import UNSET
-from pydantic import BaseModel as PydanticBaseModel
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from . import _constants as C
@@ -39,7 +38,7 @@ from ._errors import (
 from ._fast_path import plain_success
 from ._operations import OperationInfo
 from ._redact import Sealed, redact, secret_values
-from ._response import CallRecord
+from ._response import CallRecord, is_model
 from ._transport import ResponseTooLarge, pool_timeout, post
 from ._validation import validate_variables
 
@@ -114,7 +113,7 @@ def _value_json(value: Any) -> bytes:
     every GraphQL ``Float`` input field is a money or decimal field whose serializer
     refuses NaN and Infinity (``money_to_json``), which raises here as before.
     """
-    if isinstance(value, PydanticBaseModel):
+    if is_model(value):
         serializer = type(value).__pydantic_serializer__
         return serializer.to_json(value, by_alias=True, exclude_unset=True)
     if isinstance(value, list):

@@ -164,6 +164,7 @@ def test_generated_package_imports_nothing_from_fluz_or_the_generator() -> None:
         "decimal",
         "__future__",
         "json",
+        "sys",
         "collections",
         "io",
         "contextlib",

@@ -27,6 +27,9 @@ What it changes, and why:
 * **No asyncio at import.** ``async_base_client.py`` imports asyncio inside the
   subscription method, the only user, not at the top: ``import fluz`` stays cheaper
   (issue 11) and a trio program never loads asyncio.
+* **No pydantic.main at import.** ``async_base_client.py`` tells a model variable from
+  others without importing pydantic's ``BaseModel``, the ~18 ms of ``pydantic.main``
+  (issue 11): no model exists before that module is loaded, so until then none is one.
 * **Header comment.** Every generated module starts with a fixed "do not edit" comment
   (no timestamp, no paths) so the output stays byte-deterministic.
 
@@ -218,6 +221,18 @@ _LAZY_INIT_HOOKS = ("__getattr__", "__dir__")
 # needs it. So it is imported in that method.
 _ASYNCIO_IMPORT = "import asyncio\n"
 _WS_CONNECT = "        async with ws_connect(\n"
+# Its one check for a pydantic model (_convert_value) imported pydantic's BaseModel at the
+# top, and with it pydantic.main and the schema machinery: ~18 ms, the largest share of
+# `import fluz` left (issue 11). The check looks the module up instead of importing it.
+_MODEL_IMPORT = "from pydantic import BaseModel as PydanticBaseModel\n"
+_JSON_IMPORT = "import json\n"  # `import sys` goes after it, in isort's order
+_MODEL_CHECK = "        if isinstance(value, PydanticBaseModel):\n"
+_LOOKED_UP_MODEL_CHECK = """\
+        # No model exists before pydantic.main is imported (by the first model class):
+        # until then nothing is one, and `import fluz` does not pay for it (issue 11).
+        main = sys.modules.get("pydantic.main")
+        if main is not None and isinstance(value, main.BaseModel):
+"""
 
 
 # The TypedDict of the generated methods' **kwargs (src/fluz/_codegen/call_options.py,
@@ -269,7 +284,7 @@ class FluzCodegenPlugin(Plugin):
 
     def copy_code(self, copied_code: str) -> str:
         if _ASYNCIO_IMPORT in copied_code:
-            return _import_asyncio_in_subscriptions(copied_code)
+            return _look_up_model_class(_import_asyncio_in_subscriptions(copied_code))
         if _UNSET in copied_code:
             if self._base_classes is None:
                 raise CodegenPluginError(f"{BASE_CLASSES_FILE} is not in files_to_include")
@@ -688,6 +703,21 @@ def _import_asyncio_in_subscriptions(code: str) -> str:
     code = code.replace(_ASYNCIO_IMPORT, "", 1)
     local = "        import asyncio  # here, not at the top: only subscriptions need it\n\n"
     return code.replace(_WS_CONNECT, local + _WS_CONNECT, 1)
+
+
+def _look_up_model_class(code: str) -> str:
+    """async_base_client.py without pydantic's BaseModel imported: its model check finds
+    the class in ``sys.modules``."""
+    if (
+        code.count("PydanticBaseModel") != 2
+        or _MODEL_IMPORT not in code
+        or _MODEL_CHECK not in code
+        or _JSON_IMPORT not in code
+        or "import sys\n" in code
+    ):
+        raise CodegenPluginError("async_base_client.py no longer checks for models as expected")
+    code = code.replace(_MODEL_IMPORT, "", 1).replace(_MODEL_CHECK, _LOOKED_UP_MODEL_CHECK, 1)
+    return code.replace(_JSON_IMPORT, _JSON_IMPORT + "import sys\n", 1)
 
 
 def _lazy_base_model(code: str, base_classes: Path) -> str:
