@@ -67,57 +67,66 @@ class IdempotencyKeys:
             ValidationError: an input holding a key another call is sending right now.
         """
         keyed = [
-            (name, value)
+            (name, value, is_uuid)
             for name, value in variables.items()
-            if isinstance(value, BaseModel) and "idempotency_key" in type(value).model_fields
+            if isinstance(value, BaseModel) and (is_uuid := _key_kind(type(value))) is not None
         ]
         if explicit is not None:
             return self._assign_explicit(operation, variables, keyed, explicit), []
+        states = self._states
         # Check every input before claiming any, so that a refusal leaves nothing claimed.
-        for name, value in keyed:
+        # (Each key's text is made once: str() of a UUID builds it anew every time.)
+        found: list[tuple[BaseModel, bool, str | None]] = []
+        for name, value, is_uuid in keyed:
             current = getattr(value, "idempotency_key", None)
-            if current is not None and self._states.get(str(current)) is _State.IN_FLIGHT:
+            text = None if current is None else str(current)
+            if text is not None and states.get(text) is _State.IN_FLIGHT:
                 raise ValidationError(
                     f"this {type(value).__name__} is being sent by another call right now "
-                    f"(idempotency key {current}): sending it again would return that "
+                    f"(idempotency key {text}): sending it again would return that "
                     "call's result, not a second one. Build one input per operation, or "
                     "pass idempotency_key= per call.",
                     field=f"{name}.idempotencyKey",
                     rule="input_in_flight",
                     code="CLIENT_VALIDATION",
                     operation=operation,
-                    idempotency_key=str(current),
+                    idempotency_key=text,
                 )
+            found.append((value, is_uuid, text))
         key: str | None = None
         claimed: list[str] = []
-        for _, value in keyed:
-            current = getattr(value, "idempotency_key", None)
-            state = None if current is None else self._states.get(str(current))
-            if current is not None and state is None:
-                key = str(current)  # the caller's own key
-                continue
-            if state is not _State.UNKNOWN:  # none yet, or a settled one: a new operation
-                current = _typed_key(type(value), uuid.uuid4())
-                setattr(value, "idempotency_key", current)  # noqa: B010 (typed per model)
-            text = str(current)
-            self._states[text] = _State.IN_FLIGHT
-            self._states.move_to_end(text)
+        for value, is_uuid, text in found:
+            if text is not None:
+                # Looked up again: an earlier input of this call may have claimed it.
+                state = states.get(text)
+                if state is None:
+                    key = text  # the caller's own key
+                    continue
+                if state is _State.UNKNOWN:
+                    states.move_to_end(text)
+                else:
+                    text = None  # settled: a template, reused for a new operation
+            if text is None:
+                made = uuid.uuid4()
+                text = str(made)
+                _write_key(value, made if is_uuid else text)
+            states[text] = _State.IN_FLIGHT
             claimed.append(text)
             key = text
-        while len(self._states) > self.capacity:
-            self._states.popitem(last=False)
+        while len(states) > self.capacity:
+            states.popitem(last=False)
         return key, claimed
 
     @staticmethod
     def _assign_explicit(
         operation: str,
         variables: dict[str, Any],
-        keyed: list[tuple[str, BaseModel]],
+        keyed: list[tuple[str, BaseModel, bool]],
         explicit: str | uuid.UUID,
     ) -> str | None:
-        for name, value in keyed:
+        for name, value, is_uuid in keyed:
             try:
-                fixed = _typed_key(type(value), explicit)
+                fixed = _typed_key(is_uuid, explicit)
             except ValueError:
                 raise ValidationError(
                     "idempotency_key is not a UUID",
@@ -149,12 +158,25 @@ def outcome_unknown(error: BaseException) -> bool:
 
 
 @functools.cache
-def _key_is_uuid(model: type[BaseModel]) -> bool:
-    return "UUID" in str(model.model_fields["idempotency_key"].annotation)
+def _key_kind(cls: type[BaseModel]) -> bool | None:
+    """None when *cls* has no ``idempotency_key`` field; else whether the field holds a UUID
+    (most inputs) or a String (a few). Cached per class: pydantic's ``model_fields`` is a
+    property that checks for deprecated use on every read."""
+    if "idempotency_key" not in cls.model_fields:
+        return None
+    return "UUID" in str(cls.model_fields["idempotency_key"].annotation)
 
 
-def _typed_key(model: type[BaseModel], key: str | uuid.UUID) -> str | uuid.UUID:
+def _typed_key(is_uuid: bool, key: str | uuid.UUID) -> str | uuid.UUID:
     """The key as the model's field holds it: a UUID for most inputs, a String for a few."""
-    if _key_is_uuid(model):
+    if is_uuid:
         return key if isinstance(key, uuid.UUID) else uuid.UUID(key)
     return str(key)
+
+
+def _write_key(model: BaseModel, key: str | uuid.UUID) -> None:
+    """Write *key* (already of the field's type) into *model* as pydantic's assignment does
+    without ``validate_assignment``: in the field's slot and in ``model_fields_set`` (the
+    body leaves unset fields out), skipping a validation whose answer is known."""
+    model.__dict__["idempotency_key"] = key
+    model.__pydantic_fields_set__.add("idempotency_key")

@@ -9,6 +9,7 @@ client cannot judge is left to the server.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import uuid
@@ -78,29 +79,28 @@ def validate_variables(op: OperationInfo, variables: dict[str, Any]) -> None:
 
 
 def _check_model(model: BaseModel, path: str) -> None:
-    type_name = type(model).__name__
-    # The input models load on first use (not at `import fluz`): no OffsetInput before.
-    inputs = sys.modules.get("fluz_graphql.input_types")
-    if inputs is not None and isinstance(model, inputs.OffsetInput):
+    plan = _plan(type(model))
+    if plan is None:
         _check_page(model, path)
         return
-    is_filter = type_name.endswith("FilterInput")
-    for field_name in type(model).model_fields:
+    fields, exactly_one_of, sources = plan
+    # Only the fields that can break a rule: the others hold scalars (by their type).
+    for field_name, amount in fields:
         value = getattr(model, field_name)
         if value is None:
             continue
-        where = f"{path}.{field_name}"
         if isinstance(value, BaseModel):
-            _check_model(value, where)
+            _check_model(value, f"{path}.{field_name}")
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    _check_model(item, f"{where}[{index}]")
+                    _check_model(item, f"{path}.{field_name}[{index}]")
         elif field_name == "idempotency_key" and isinstance(value, str) and not value.strip():
+            where = f"{path}.{field_name}"
             _fail(where, "non_empty", f"{where} must not be blank")
-        elif not is_filter and _AMOUNT_FIELD.match(field_name):
-            _check_amount(where, value, positive=field_name in _PRINCIPAL_AMOUNTS)
-    for group in EXACTLY_ONE_OF.get(type_name, ()):
+        elif amount is not None:
+            _check_amount(f"{path}.{field_name}", value, positive=amount)
+    for group in exactly_one_of:
         given = [f for f in group if getattr(model, f, None) not in (None, "")]
         if len(given) != 1:
             names = " or ".join(f"{path}.{f}" for f in group)
@@ -110,7 +110,6 @@ def _check_model(model: BaseModel, path: str) -> None:
                 "exactly_one_of",
                 f"give exactly one of {names} ({problem} given)",
             )
-    sources = FUNDING_SOURCES.get(type_name)
     if (
         sources
         and getattr(model, _BALANCE_FALLBACK, None) is False
@@ -122,6 +121,69 @@ def _check_model(model: BaseModel, path: str) -> None:
             f"no funding source: with {_BALANCE_FALLBACK}=False give one of "
             + ", ".join(f"{path}.{f}" for f in sources),
         )
+
+
+# What _check_model looks at in a model class: None for a page (OffsetInput); else the
+# fields that can break a rule, each with None or (an amount) whether it must be > 0,
+# then the class's "exactly one of" groups and funding sources.
+_Plan = tuple[tuple[tuple[str, bool | None], ...], tuple[tuple[str, ...], ...], tuple[str, ...]]
+
+
+@functools.cache
+def _plan(cls: type[BaseModel]) -> _Plan | None:
+    """Made once per class, from its field names and types (see _Plan). A field whose
+    type holds no model nor a list (``str``, ``UUID``, an enum ...) is left out unless
+    its name makes it an amount or the idempotency key.
+
+    (Cached, so mutmut leaves it alone: its forked workers would inherit the plans the
+    unmutated code made. The rules it feeds are pinned by the input-rule tests.)"""
+    import datetime
+    import decimal
+    import enum
+    import typing
+
+    scalars = (
+        str,
+        int,  # and bool
+        float,
+        bytes,
+        decimal.Decimal,
+        uuid.UUID,
+        enum.Enum,
+        datetime.date,  # and datetime
+        datetime.time,
+        datetime.timedelta,
+        type(None),
+    )
+
+    def may_hold_models(annotation: Any) -> bool:
+        # True for a model, a list or union with one, Any, an unresolved name ...
+        args = typing.get_args(annotation)
+        if isinstance(annotation, type) and not args:
+            return not issubclass(annotation, scalars)
+        if annotation is None or typing.get_origin(annotation) is typing.Literal:
+            return False
+        if typing.get_origin(annotation) is typing.Annotated:
+            return may_hold_models(args[0])
+        return not args or any(may_hold_models(arg) for arg in args)
+
+    # The input models load on first use (not at `import fluz`): no OffsetInput before.
+    inputs = sys.modules.get("fluz_graphql.input_types")
+    if inputs is not None and issubclass(cls, inputs.OffsetInput):
+        return None
+    is_filter = cls.__name__.endswith("FilterInput")
+    fields = []
+    for name, info in cls.model_fields.items():
+        amount = None
+        if not is_filter and _AMOUNT_FIELD.match(name):
+            amount = name in _PRINCIPAL_AMOUNTS
+        if amount is not None or name == "idempotency_key" or may_hold_models(info.annotation):
+            fields.append((name, amount))
+    return (
+        tuple(fields),
+        EXACTLY_ONE_OF.get(cls.__name__, ()),
+        FUNDING_SOURCES.get(cls.__name__, ()),
+    )
 
 
 def _check_amount(where: str, value: object, *, positive: bool) -> None:

@@ -48,6 +48,11 @@ async def test_missing_key_gets_a_uuid4_written_into_the_callers_input() -> None
     key = request.idempotency_key
     assert isinstance(key, uuid.UUID)
     assert key.version == 4
+    # Set, not a default: the caller's own serialisation of the input carries it too.
+    assert "idempotency_key" in request.model_fields_set
+    assert request.model_dump(mode="json", by_alias=True, exclude_unset=True)[
+        "idempotencyKey"
+    ] == str(key)
     (sent,) = fake.seen("PurchaseGiftCard")
     assert sent.variables["input"]["idempotencyKey"] == str(key)
     info = response_info(result)
@@ -128,6 +133,22 @@ async def test_retrying_the_same_input_after_a_failure_reuses_its_key() -> None:
         await fluz.purchase_gift_card(input=request)  # the caller's own retry
     first, second = fake.seen("PurchaseGiftCard")
     assert first.variables["input"]["idempotencyKey"] == second.variables["input"]["idempotencyKey"]
+
+
+async def test_a_copy_of_an_input_whose_outcome_is_unknown_reuses_its_key() -> None:
+    fake = FakeFluz().on(
+        "PurchaseGiftCard", gql_error("GE-9999", status=503), gql({"purchaseGiftCard": purchase()})
+    )
+    request = purchase_input()
+    async with fake.client(max_retries=0) as fluz:
+        with pytest.raises(ServerError):
+            await fluz.purchase_gift_card(input=request)
+        copy = request.model_copy()
+        await fluz.purchase_gift_card(input=copy)  # recognised by its key's value
+    first, second = fake.seen("PurchaseGiftCard")
+    assert first.variables["input"]["idempotencyKey"] == str(request.idempotency_key)
+    assert second.variables["input"]["idempotencyKey"] == str(request.idempotency_key)
+    assert copy.idempotency_key == request.idempotency_key
 
 
 @pytest.mark.parametrize(
