@@ -169,6 +169,17 @@ async def test_mutation_without_key_is_not_retried_once_it_may_have_arrived(
         assert caught.value.request_sent
 
 
+async def test_a_per_call_key_does_not_make_a_mutation_without_a_key_field_retried() -> None:
+    # AddBankCardInput has no idempotencyKey: Fluz never sees the key, so a replay could
+    # add the card twice. The call goes as one without a key.
+    fake = FakeFluz().on("AddBankCard", gql_error("GE-9999", status=503))
+    async with fake.client(max_retries=3) as fluz:
+        with pytest.raises(ServerError) as caught:
+            await fluz.add_bank_card(input=bank_card_input(), idempotency_key=uuid.uuid4())
+    assert len(fake.seen("AddBankCard")) == 1
+    assert caught.value.idempotency_key is None
+
+
 async def test_mutation_without_key_is_retried_after_a_connect_error() -> None:
     bank_card = {
         "bankCardId": str(uuid.uuid4()),
