@@ -25,11 +25,7 @@ import enum
 import functools
 import uuid
 from collections import OrderedDict
-from typing import Any
-
-# pydantic's root class: every generated model is one, and fluz_graphql's own BaseModel is
-# built on first use, not at `import fluz` (issue 11).
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from . import _constants as C
 from ._errors import (
@@ -39,6 +35,10 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._response import is_model
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class _State(enum.Enum):
@@ -69,7 +69,7 @@ class IdempotencyKeys:
         keyed = [
             (name, value, is_uuid)
             for name, value in variables.items()
-            if isinstance(value, BaseModel) and (is_uuid := _key_kind(type(value))) is not None
+            if is_model(value) and (is_uuid := _key_kind(type(value))) is not None
         ]
         if explicit is not None:
             return self._assign_explicit(operation, variables, keyed, explicit), []

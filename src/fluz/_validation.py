@@ -19,17 +19,15 @@ import pydantic
 from fluz_graphql import base_model as _base_model
 from fluz_graphql.base_model import UNSET
 
-# pydantic's root class, not fluz_graphql's BaseModel: every generated model is one, and
-# fluz_graphql builds its own on first use, not at `import fluz` (issue 11).
-from pydantic import BaseModel
-
 from . import _constants as C
 from ._errors import ValidationError
 from ._operations import OperationInfo
 from ._redact import redact
+from ._response import is_model
 
 if TYPE_CHECKING:
     from fluz_graphql.base_model import InputModel
+    from pydantic import BaseModel
 
 # Money fields: the money rule of fluz_graphql.money (finite, at most 2 decimals, exact as a
 # JSON number); the principal amount of an operation > 0, a part of it (balance_amount,
@@ -70,11 +68,11 @@ def validate_variables(op: OperationInfo, variables: dict[str, Any]) -> None:
             _check_uuids(name, value)
         if declared.startswith("[") and declared.endswith("]!") and value == []:
             _fail(name, "non_empty", f"{name} must not be empty")
-        if isinstance(value, BaseModel):
+        if is_model(value):
             _check_model(value, name)
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                if isinstance(item, BaseModel):
+                if is_model(item):
                     _check_model(item, f"{name}[{index}]")
 
 
@@ -89,11 +87,11 @@ def _check_model(model: BaseModel, path: str) -> None:
         value = getattr(model, field_name)
         if value is None:
             continue
-        if isinstance(value, BaseModel):
+        if is_model(value):
             _check_model(value, f"{path}.{field_name}")
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                if isinstance(item, BaseModel):
+                if is_model(item):
                     _check_model(item, f"{path}.{field_name}[{index}]")
         elif field_name == "idempotency_key" and isinstance(value, str) and not value.strip():
             where = f"{path}.{field_name}"

@@ -11,8 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 _PROBE = "import sys, fluz;print(' '.join(sorted(sys.modules)))"
 # What `import fluz` needs of the generated package: the client, UNSET (base_model, which
 # resolves BaseModel and InputModel from base_classes on first use) and scalars.
@@ -194,42 +192,6 @@ _MACHINERY_LOADED = f"print([name for name in {_MACHINERY!r} if name in sys.modu
 _FIRST_CALL_RESULTS = str([("asyncio", "asyncio"), ("trio", "trio")])
 
 
-@pytest.mark.xfail(
-    reason="fluz._validation and fluz._idempotency still import pydantic's BaseModel "
-    "(branch buy11): once they use fluz._response.is_model, drop this mark and the "
-    "Pending stand-in of the next test"
-)
 def test_import_fluz_leaves_pydantic_model_machinery_for_the_first_call() -> None:
     lines = _run("import sys\nimport fluz\n" + _MACHINERY_LOADED + _FIRST_CALL, record_builds=False)
     assert lines.splitlines() == ["[]", _FIRST_CALL_RESULTS]
-
-
-# The test above, strict today: a stand-in for pydantic's BaseModel (no pydantic.main
-# needed to get it) where the two modules still import it, and nowhere else; their checks
-# get the real class back before the first call.
-_PENDING = {"fluz._idempotency", "fluz._validation"}
-_WITH_STAND_IN = """
-import sys
-
-import pydantic
-
-Pending = pydantic.BaseModel = type("Pending", (), {})
-import fluz
-
-del pydantic.BaseModel
-holders = {
-    name
-    for name, module in list(sys.modules.items())
-    if name.startswith("fluz") and any(value is Pending for value in vars(module).values())
-}
-print(" ".join(sorted(holders)))
-"""
-
-
-def test_import_fluz_loads_pydantic_model_machinery_only_where_still_pending() -> None:
-    restore = "".join(f"{name}.BaseModel = pydantic.BaseModel\n" for name in sorted(_PENDING))
-    lines = _run(
-        _WITH_STAND_IN + _MACHINERY_LOADED + restore + _FIRST_CALL, record_builds=False
-    ).splitlines()
-    assert set(lines[0].split()) <= _PENDING
-    assert lines[1:] == ["[]", _FIRST_CALL_RESULTS]
