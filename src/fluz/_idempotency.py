@@ -22,7 +22,6 @@ caller asked for that operation to be processed once.
 from __future__ import annotations
 
 import enum
-import functools
 import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -157,14 +156,27 @@ def outcome_unknown(error: BaseException) -> bool:
     return isinstance(error, TransportError | ServerError | ResponseDecodeError)
 
 
-@functools.cache
+# _key_kind's answers. A dict, not functools.cache: mutmut leaves decorated functions
+# unmutated, and the tests empty it before each test (tests/conftest.py).
+_key_kinds: dict[type[BaseModel], bool | None] = {}
+
+
 def _key_kind(cls: type[BaseModel]) -> bool | None:
     """None when *cls* has no ``idempotency_key`` field; else whether the field holds a UUID
-    (most inputs) or a String (a few). Cached per class: pydantic's ``model_fields`` is a
+    (most inputs) or a String (a few). Kept per class: pydantic's ``model_fields`` is a
     property that checks for deprecated use on every read."""
-    if "idempotency_key" not in cls.model_fields:
-        return None
-    return "UUID" in str(cls.model_fields["idempotency_key"].annotation)
+    try:
+        return _key_kinds[cls]
+    except KeyError:
+        pass
+    fields = cls.model_fields
+    kind = (
+        None
+        if "idempotency_key" not in fields
+        else "UUID" in str(fields["idempotency_key"].annotation)
+    )
+    _key_kinds[cls] = kind
+    return kind
 
 
 def _typed_key(is_uuid: bool, key: str | uuid.UUID) -> str | uuid.UUID:

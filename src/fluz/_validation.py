@@ -9,7 +9,6 @@ client cannot judge is left to the server.
 
 from __future__ import annotations
 
-import functools
 import re
 import sys
 import uuid
@@ -77,7 +76,11 @@ def validate_variables(op: OperationInfo, variables: dict[str, Any]) -> None:
 
 
 def _check_model(model: BaseModel, path: str) -> None:
-    plan = _plan(type(model))
+    cls = type(model)
+    try:
+        plan = _plans[cls]
+    except KeyError:
+        plan = _plans[cls] = _plan(cls)
     if plan is None:
         _check_page(model, path)
         return
@@ -127,14 +130,16 @@ def _check_model(model: BaseModel, path: str) -> None:
 _Plan = tuple[tuple[tuple[str, bool | None], ...], tuple[tuple[str, ...], ...], tuple[str, ...]]
 
 
-@functools.cache
-def _plan(cls: type[BaseModel]) -> _Plan | None:
-    """Made once per class, from its field names and types (see _Plan). A field whose
-    type holds no model nor a list (``str``, ``UUID``, an enum ...) is left out unless
-    its name makes it an amount or the idempotency key.
+# The plan of each class checked so far. A dict, not functools.cache: mutmut leaves
+# decorated functions unmutated, and the tests empty it before each test
+# (tests/conftest.py), so that every test makes the plans it uses with the code under test.
+_plans: dict[type[BaseModel], _Plan | None] = {}
 
-    (Cached, so mutmut leaves it alone: its forked workers would inherit the plans the
-    unmutated code made. The rules it feeds are pinned by the input-rule tests.)"""
+
+def _plan(cls: type[BaseModel]) -> _Plan | None:
+    """The plan of *cls*, from its field names and types (see _Plan). A field whose type
+    holds no model nor a list (``str``, ``UUID``, an enum ...) is left out unless its name
+    makes it an amount or the idempotency key."""
     import datetime
     import decimal
     import enum
