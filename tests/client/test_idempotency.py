@@ -79,6 +79,26 @@ async def test_each_new_input_gets_a_new_key() -> None:
     assert len(keys) == 2
 
 
+async def test_every_keyed_input_of_one_call_gets_its_key_after_one_of_the_callers() -> None:
+    # A document of the caller's own may carry several inputs: the caller's key on the
+    # first does not stop the next from getting one.
+    two = (
+        "mutation Two($first: PurchaseGiftCardInput!, $second: PurchaseGiftCardInput!) {"
+        " a: purchaseGiftCard(input: $first) { success }"
+        " b: purchaseGiftCard(input: $second) { success } }"
+    )
+    fake = FakeFluz().on("Two", gql({"a": {"success": True}, "b": {"success": True}}))
+    mine = uuid.uuid4()
+    first, second = purchase_input(idempotencyKey=mine), purchase_input()
+    async with fake.client() as fluz:
+        await fluz.execute(two, "Two", {"first": first, "second": second})
+    assert first.idempotency_key == mine
+    assert isinstance(second.idempotency_key, uuid.UUID)
+    assert second.idempotency_key.version == 4
+    sent = fake.seen("Two")[0].variables
+    assert sent["second"]["idempotencyKey"] == str(second.idempotency_key)
+
+
 async def test_string_typed_keys_get_a_uuid_string() -> None:
     fake = FakeFluz().on(
         "CreateTransfer",

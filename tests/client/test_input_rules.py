@@ -83,6 +83,18 @@ async def test_an_input_built_without_validation_still_meets_the_money_rule() ->
     assert "decimal" in error.message
 
 
+async def test_inputs_in_a_list_variable_are_checked_each_by_its_path() -> None:
+    # A document of the caller's own may take a list of inputs.
+    many = (
+        "mutation Many($items: [PurchaseGiftCardInput!]!) {"
+        " purchaseGiftCards(input: $items) { success } }"
+    )
+    good = PurchaseGiftCardInput(offer_id=OFFER, amount=Decimal("10"))
+    sneaky = PurchaseGiftCardInput.model_construct(offer_id=OFFER, amount=Decimal("10.005"))
+    error = await refused(lambda f: f.execute(many, "Many", {"items": [good, sneaky]}))
+    assert (error.field, error.rule) == ("items[1].amount", "max_2_decimals")
+
+
 async def test_a_negative_part_of_a_payment_is_refused() -> None:
     bad = PurchaseGiftCardInput(offer_id=OFFER, amount=10, balance_amount=-1)
     error = await refused(lambda f: f.purchase_gift_card(input=bad))
