@@ -58,8 +58,10 @@ demo: $(STAMP)
 
 # The bench's reference column, gql's client, is installed only where the bench runs (a
 # developer tool, not an extra users install). gql 4 needs graphql-core 3.3, which
-# ariadne-codegen 0.19 refuses.
-GQL_REQUIREMENTS := 'gql[httpx]>=3.5,<4' 'graphql-core<3.3'
+# ariadne-codegen 0.19 refuses; gql 3.5.3 wants graphql-core < 3.2.7, below what the sandbox
+# runs on (pyproject.toml): with the lower bound repeated here, pip takes an earlier gql 3.5
+# instead of downgrading graphql-core under the sandbox (which then refuses to start).
+GQL_REQUIREMENTS := 'gql[httpx]>=3.5,<4' 'graphql-core>=3.2.7,<3.3'
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(GQL_REQUIREMENTS)
 	$(BIN)/python -m tests.bench
